@@ -1,0 +1,283 @@
+{{/*
+Named templates. The ones marked "public" are for other charts that add the sidecar to their
+own pods (this chart as a dependency, `workload.enabled: false`). They take a context with
+`Values` (this chart's values), `Release` and, optionally, `Chart`:
+
+  {{- $sidecar := dict "Values" (index .Values "auth-sidecar") "Release" .Release }}
+  containers:
+    - name: web
+      ...
+    {{- include "auth-sidecar.container" $sidecar | nindent 4 }}
+  volumes:
+    {{- include "auth-sidecar.volumes" $sidecar | nindent 4 }}
+
+For a native sidecar, put the container under initContainers instead (it carries
+restartPolicy: Always when sidecar.native is true).
+*/}}
+
+{{- define "auth-sidecar.chartName" -}}
+{{- if .Chart }}{{ .Chart.Name }}{{ else }}auth-sidecar{{ end -}}
+{{- end }}
+
+{{- define "auth-sidecar.name" -}}
+{{- default (include "auth-sidecar.chartName" .) .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "auth-sidecar.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default (include "auth-sidecar.chartName" .) .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The image tag when sidecar.image.tag is empty; kept equal to Chart.yaml's appVersion (tested). */}}
+{{- define "auth-sidecar.appVersion" -}}
+{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.1.0{{ end -}}
+{{- end }}
+
+{{- define "auth-sidecar.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "auth-sidecar.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "auth-sidecar.labels" -}}
+{{ include "auth-sidecar.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "auth-sidecar.appVersion" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- if .Chart }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "auth-sidecar.configMapName" -}}
+{{- include "auth-sidecar.fullname" . }}
+{{- end }}
+
+{{/* The Secret mounted at /etc/auth-sidecar/secrets, or "" when the config names no secret. */}}
+{{- define "auth-sidecar.secretName" -}}
+{{- if .Values.secret.create }}
+{{- include "auth-sidecar.fullname" . }}
+{{- else }}
+{{- .Values.secret.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "auth-sidecar.secretDir" -}}/etc/auth-sidecar/secrets{{- end }}
+{{- define "auth-sidecar.configDir" -}}/etc/auth-sidecar/config{{- end }}
+
+{{/* session.cookie.secretKey as a comma-separated list: one key, or several for rotation (the first signs). */}}
+{{- define "auth-sidecar.cookieSecretKeys" -}}
+{{- $keys := .Values.session.cookie.secretKey }}
+{{- if kindIs "slice" $keys }}{{ join "," $keys }}{{ else }}{{ $keys }}{{ end }}
+{{- end }}
+
+{{/* The Secret keys the config refers to, one per line. */}}
+{{- define "auth-sidecar.secretKeys" -}}
+{{- $v := .Values }}
+{{- if and $v.oidc.enabled $v.oidc.clientSecretKey }}
+{{ $v.oidc.clientSecretKey }}
+{{- end }}
+{{- if $v.oidc.enabled }}
+{{- range $key := (include "auth-sidecar.cookieSecretKeys" .) | splitList "," | compact }}
+{{ $key }}
+{{- end }}
+{{- end }}
+{{- if and $v.basic.enabled $v.basic.htpasswdKey }}
+{{ $v.basic.htpasswdKey }}
+{{- end }}
+{{- if and (eq $v.session.store "redis") $v.session.redisPasswordKey }}
+{{ $v.session.redisPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{- define "auth-sidecar.needsSecret" -}}
+{{- if trim (include "auth-sidecar.secretKeys" .) }}true{{ end }}
+{{- end }}
+
+{{/* Refuses values that would render a pod that cannot start. */}}
+{{- define "auth-sidecar.validate" -}}
+{{- $v := .Values }}
+{{- range $key := list "listen" "admin" "jwt" "oidc" "basic" "session" }}
+{{- if hasKey $v.config $key }}
+{{- fail (printf "auth-sidecar: config.%s is set by the chart: use the top-level %s values instead" $key (ternary "sidecar.port/adminPort" $key (or (eq $key "listen") (eq $key "admin")))) }}
+{{- end }}
+{{- end }}
+{{- if not (or $v.jwt.enabled $v.oidc.enabled $v.basic.enabled) }}
+{{- fail "auth-sidecar: enable at least one of jwt.enabled, oidc.enabled, basic.enabled" }}
+{{- end }}
+{{- if and $v.oidc.enabled (not $v.config.publicUrl) }}
+{{- fail "auth-sidecar: config.publicUrl is required when oidc.enabled is true (the redirect URI is built from it)" }}
+{{- end }}
+{{- if and (include "auth-sidecar.needsSecret" .) (not (include "auth-sidecar.secretName" .)) }}
+{{- fail (printf "auth-sidecar: the config needs Secret keys (%s): set secret.existingSecret, or secret.create with secret.stringData" (include "auth-sidecar.secretKeys" . | trim | replace "\n" ", ")) }}
+{{- end }}
+{{- if $v.secret.create }}
+{{- range $key := splitList "\n" (include "auth-sidecar.secretKeys" . | trim) }}
+{{- if and $key (not (hasKey $v.secret.stringData $key)) }}
+{{- fail (printf "auth-sidecar: secret.create is true but secret.stringData has no %q key" $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $v.oidc.enabled (eq $v.session.store "memory") $v.workload.enabled (gt (int $v.replicaCount) 1) }}
+{{- fail "auth-sidecar: oidc with session.store memory keeps each login in one pod, so a sign-in started on one replica fails on another: set session.store=redis (and session.redis), or replicaCount=1" }}
+{{- end }}
+{{- if and (eq $v.session.store "redis") (not $v.session.redis) }}
+{{- fail "auth-sidecar: session.store is redis: set session.redis.url (or sentinels with name, or cluster)" }}
+{{- end }}
+{{- end }}
+
+{{/* public: the sidecar's config.yaml. */}}
+{{- define "auth-sidecar.config" -}}
+{{- $v := .Values }}
+{{- $secretDir := include "auth-sidecar.secretDir" . }}
+{{- $config := deepCopy $v.config }}
+{{- $_ := set $config "listen" (printf "0.0.0.0:%d" (int $v.sidecar.port)) }}
+{{- $_ := set $config "admin" (dict "listen" (printf "0.0.0.0:%d" (int $v.sidecar.adminPort))) }}
+{{- $upstream := deepCopy (default dict $v.config.upstream) }}
+{{- if not $upstream.url }}
+{{- $_ := set $upstream "url" (printf "http://127.0.0.1:%d" (int $v.app.port)) }}
+{{- end }}
+{{- $_ := set $config "upstream" $upstream }}
+{{- if $v.jwt.enabled }}
+{{- if $v.jwt.entries }}
+{{- if gt (len (omit $v.jwt "enabled" "entries")) 0 }}
+{{- fail "auth-sidecar: jwt.entries lists one entry per issuer: put every jwt key inside the entries" }}
+{{- end }}
+{{- $_ := set $config "jwt" $v.jwt.entries }}
+{{- else }}
+{{- $_ := set $config "jwt" (omit $v.jwt "enabled") }}
+{{- end }}
+{{- end }}
+{{- if $v.oidc.enabled }}
+{{- $oidc := omit $v.oidc "enabled" "clientSecretKey" }}
+{{- if $v.oidc.clientSecretKey }}
+{{- $_ := set $oidc "clientSecretFile" (printf "%s/%s" $secretDir $v.oidc.clientSecretKey) }}
+{{- end }}
+{{- $_ := set $config "oidc" $oidc }}
+{{- end }}
+{{- if $v.basic.enabled }}
+{{- $basic := omit $v.basic "enabled" "htpasswdKey" }}
+{{- if $v.basic.htpasswdKey }}
+{{- $_ := set $basic "htpasswdFile" (printf "%s/%s" $secretDir $v.basic.htpasswdKey) }}
+{{- end }}
+{{- $_ := set $config "basic" $basic }}
+{{- end }}
+{{- $session := omit $v.session "redisPasswordKey" "cookie" }}
+{{- $cookie := omit (default dict $v.session.cookie) "secretKey" }}
+{{- $cookieKeys := (include "auth-sidecar.cookieSecretKeys" .) | splitList "," | compact }}
+{{- if and $v.oidc.enabled $cookieKeys }}
+{{- $files := list }}
+{{- range $key := $cookieKeys }}
+{{- $files = append $files (printf "%s/%s" $secretDir $key) }}
+{{- end }}
+{{- $_ := set $cookie "secretFile" (ternary (first $files) $files (eq (len $files) 1)) }}
+{{- end }}
+{{- if $cookie }}
+{{- $_ := set $session "cookie" $cookie }}
+{{- end }}
+{{- if and (eq $v.session.store "redis") $v.session.redisPasswordKey }}
+{{- $redis := deepCopy $v.session.redis }}
+{{- $_ := set $redis "passwordFile" (printf "%s/%s" $secretDir $v.session.redisPasswordKey) }}
+{{- $_ := set $session "redis" $redis }}
+{{- end }}
+{{- $_ := set $config "session" $session }}
+{{- if not $config.routes }}
+{{- $_ := unset $config "routes" }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* The container's preStop hook: sleep while the endpoints controller catches up. */}}
+{{- define "auth-sidecar.preStop" -}}
+{{- if gt (int .) 0 -}}
+lifecycle:
+  preStop:
+    exec:
+      command: ["sleep", {{ . | quote }}]
+{{- end }}
+{{- end }}
+
+{{/* public: the sidecar container, one list item. */}}
+{{- define "auth-sidecar.container" -}}
+{{- $v := .Values }}
+{{- $s := $v.sidecar -}}
+- name: {{ $s.name }}
+  image: "{{ $s.image.repository }}:{{ default (include "auth-sidecar.appVersion" .) $s.image.tag }}"
+  imagePullPolicy: {{ $s.image.pullPolicy }}
+  {{- if $s.native }}
+  restartPolicy: Always
+  {{- end }}
+  args: ["serve", "--config", "{{ include "auth-sidecar.configDir" . }}/config.yaml"]
+  ports:
+    - name: http
+      containerPort: {{ $s.port }}
+      protocol: TCP
+    - name: admin
+      containerPort: {{ $s.adminPort }}
+      protocol: TCP
+  {{- with $s.env }}
+  env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml $s.probes.startup | nindent 4 }}
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: admin
+    {{- toYaml $s.probes.liveness | nindent 4 }}
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: admin
+    {{- toYaml $s.probes.readiness | nindent 4 }}
+  {{- include "auth-sidecar.preStop" $s.preStopSleepSeconds | nindent 2 }}
+  {{- with $s.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $s.securityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  volumeMounts:
+    - name: auth-sidecar-config
+      mountPath: {{ include "auth-sidecar.configDir" . }}
+      readOnly: true
+    {{- if include "auth-sidecar.needsSecret" . }}
+    - name: auth-sidecar-secrets
+      mountPath: {{ include "auth-sidecar.secretDir" . }}
+      readOnly: true
+    {{- end }}
+    - name: auth-sidecar-tmp
+      mountPath: /tmp
+    {{- with $s.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{/* public: the volumes the sidecar container mounts, as list items. */}}
+{{- define "auth-sidecar.volumes" -}}
+- name: auth-sidecar-config
+  configMap:
+    name: {{ include "auth-sidecar.configMapName" . }}
+{{- if include "auth-sidecar.needsSecret" . }}
+- name: auth-sidecar-secrets
+  secret:
+    secretName: {{ include "auth-sidecar.secretName" . }}
+    defaultMode: 0444
+{{- end }}
+- name: auth-sidecar-tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 16Mi
+{{- end }}

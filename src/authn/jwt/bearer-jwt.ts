@@ -1,0 +1,166 @@
+// Bearer JWT authentication (RFC 6750) with jose: one verifier per configured issuer, the
+// algorithm pinned by an allowlist, `exp` required, and verified tokens remembered until they
+// expire so that the common case costs a hash and a map lookup instead of a signature check.
+import { createHash } from 'node:crypto';
+import { type CryptoKey, decodeJwt, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { type AuthMethod, HMAC_ALGORITHMS, type JwtConfig } from '../../config/schema.ts';
+import { SidecarError, UnauthorizedError } from '../../errors.ts';
+import type { Authenticator, AuthRequest } from '../authenticator.ts';
+import { type Identity, identityFromClaims } from '../identity.ts';
+import type { KeySet } from './key-set.ts';
+
+const METHOD: AuthMethod = 'jwt';
+/** base64url JWS compact form; anything else is refused before any parsing. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+const HMAC = new Set<string>(HMAC_ALGORITHMS);
+
+export interface JwtAuthenticatorOptions {
+  entries: readonly JwtConfig[];
+  /** The key set of each entry that has public keys (same order as entries). */
+  keySets: readonly (KeySet | undefined)[];
+  cacheSize?: number;
+  /** Longest a verified token is trusted without a new signature check. */
+  cacheMaxAgeMs?: number;
+}
+
+interface Verifier {
+  readonly entry: JwtConfig;
+  readonly algorithms: string[];
+  readonly getKey: JWTVerifyGetKey;
+}
+
+export function defaultAlgorithms(entry: JwtConfig, hasKeySet: boolean): string[] {
+  return entry.algorithms ?? [...(hasKeySet ? ['RS256', 'ES256'] : []), ...(entry.secret ? ['HS256'] : [])];
+}
+
+export class JwtAuthenticator implements Authenticator {
+  readonly method = METHOD;
+  private readonly verifiers: readonly Verifier[];
+  private readonly byIssuer = new Map<string, Verifier>();
+  private readonly cache: LRUCache<string, Identity>;
+  private readonly cacheMaxAgeMs: number;
+
+  constructor(options: JwtAuthenticatorOptions) {
+    this.verifiers = options.entries.map((entry, index) => createVerifier(entry, options.keySets[index]));
+    for (const verifier of this.verifiers) {
+      if (verifier.entry.issuer !== undefined) this.byIssuer.set(verifier.entry.issuer, verifier);
+    }
+    this.cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
+    this.cacheMaxAgeMs = options.cacheMaxAgeMs ?? 10 * 60_000;
+    for (const keySet of options.keySets) keySet?.onChange(() => this.cache.clear());
+  }
+
+  async authenticate({ authorization }: AuthRequest): Promise<Identity | null> {
+    if (authorization?.scheme !== 'bearer') return null;
+    const token = authorization.credentials;
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw reject('the token is not a compact JWS');
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cached = this.cache.get(cacheKey);
+    if (cached && (cached.expiresAt ?? 0) > Date.now()) return cached;
+    const identity = await this.verify(token);
+    const ttl = Math.min((identity.expiresAt ?? 0) - Date.now(), this.cacheMaxAgeMs);
+    if (ttl > 0) this.cache.set(cacheKey, identity, { ttl });
+    return identity;
+  }
+
+  private async verify(token: string): Promise<Identity> {
+    const verifier = this.select(token);
+    const payload = await verifyWith(verifier, token);
+    const identity = identityFromClaims(payload, verifier.entry.claims, METHOD);
+    if (identity === null) throw reject(`the token has no ${verifier.entry.claims.user} claim`);
+    return identity;
+  }
+
+  /** One issuer: its verifier. Several: the one named by the (not yet verified) iss claim. */
+  private select(token: string): Verifier {
+    if (this.verifiers.length === 1) return this.verifiers[0] as Verifier;
+    let issuer: unknown;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      throw reject('the token is malformed');
+    }
+    const verifier = typeof issuer === 'string' ? this.byIssuer.get(issuer) : undefined;
+    if (!verifier) throw reject('the token issuer is not accepted');
+    return verifier;
+  }
+}
+
+function createVerifier(entry: JwtConfig, keySet: KeySet | undefined): Verifier {
+  const secret = entry.secret === undefined ? undefined : new TextEncoder().encode(entry.secret);
+  const getKey: JWTVerifyGetKey = (header, token) => {
+    if (HMAC.has(header.alg)) {
+      if (secret) return secret;
+    } else if (keySet) {
+      return keySet.getKey(header, token);
+    }
+    throw reject('no key for the token algorithm');
+  };
+  return { entry, algorithms: defaultAlgorithms(entry, keySet !== undefined), getKey };
+}
+
+async function verifyWith(verifier: Verifier, token: string): Promise<JWTPayload> {
+  const { entry } = verifier;
+  const options = {
+    algorithms: verifier.algorithms,
+    audience: [...entry.audience],
+    clockTolerance: entry.clockToleranceSeconds,
+    requiredClaims: ['exp'],
+    ...(entry.issuer === undefined ? {} : { issuer: entry.issuer }),
+  };
+  try {
+    return (await jwtVerify(token, verifier.getKey, options)).payload;
+  } catch (error) {
+    if (error instanceof SidecarError) throw error;
+    if ((error as { code?: string }).code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
+      return tryEachKey(error as AsyncIterable<CryptoKey>, token, options);
+    }
+    throw reject(describeJoseError(error));
+  }
+}
+
+/** Several keys fit a token without kid (mid-rotation): the signature decides, as jose advises. */
+async function tryEachKey(
+  candidates: AsyncIterable<CryptoKey>,
+  token: string,
+  options: Parameters<typeof jwtVerify>[2],
+): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') {
+        throw reject(describeJoseError(error));
+      }
+    }
+  }
+  throw reject('the token signature is invalid');
+}
+
+function describeJoseError(error: unknown): string {
+  const { code, claim, reason } = error as { code?: string; claim?: string; reason?: string };
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the token expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (claim === 'nbf') return 'the token is not yet valid';
+      if (reason === 'missing') return `the token has no ${claim} claim`;
+      return `the token ${claim} claim is not accepted`;
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'the token algorithm is not accepted';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'the token signature is invalid';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'no known key matches the token';
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'the token uses an unsupported algorithm or key';
+    default:
+      return 'the token is malformed';
+  }
+}
+
+function reject(description: string): UnauthorizedError {
+  return new UnauthorizedError({ method: METHOD, error: 'invalid_token', description });
+}

@@ -1,0 +1,39 @@
+// Login sessions (method "session"): the session cookie's ticket must carry a valid signature
+// and name a session that the store still holds and the ticket's key unseals. A cookie that
+// fails any of this (forged, altered, signed out, expired, ended by the provider) is refused
+// with 401 (a browser navigation is sent to the login instead) and cleared. When the store
+// does not answer, the request gets 503: never a login loop. The access token is refreshed
+// shortly before it expires (oidc/refresh.ts).
+import { UnauthorizedError } from '../errors.ts';
+import type { Login } from '../oidc/login.ts';
+import { identityOf } from '../oidc/session-record.ts';
+import type { Authenticator, AuthRequest } from './authenticator.ts';
+import type { Identity } from './identity.ts';
+
+export class SessionAuthenticator implements Authenticator {
+  readonly method = 'session';
+  private readonly login: Login;
+
+  constructor(login: Login) {
+    this.login = login;
+  }
+
+  async authenticate({ req }: AuthRequest): Promise<Identity | null> {
+    const values = this.login.cookies.sessionValues(req);
+    if (values.length === 0) return null;
+    const session = await this.login.sessions.load(values);
+    if (session === undefined) throw this.reject('the session is not valid or has ended');
+    const record = await this.login.refresher.current(session);
+    if (record === undefined) throw this.reject('the session has ended');
+    const identity = identityOf(record, this.login.claims);
+    if (identity === null) throw this.reject('the session names no user');
+    return identity;
+  }
+
+  private reject(description: string): UnauthorizedError {
+    return new UnauthorizedError(
+      { method: 'session', error: 'invalid_token', code: 'invalid_session', description },
+      { headers: { 'set-cookie': this.login.cookies.clearSession() } },
+    );
+  }
+}

@@ -1,0 +1,58 @@
+// AUTH_SIDECAR_* environment overrides: `__` between levels, upper snake case within a level.
+import { parse as parseYaml } from 'yaml';
+
+export const ENV_PREFIX = 'AUTH_SIDECAR_';
+const CONFIG_FILE_VARIABLE = `${ENV_PREFIX}CONFIG`;
+
+// Kubernetes injects service links for a Service named "auth-sidecar" into every pod of the
+// namespace (AUTH_SIDECAR_PORT, AUTH_SIDECAR_SERVICE_HOST, ...). They are not ours; reading
+// them as config keys would make every such pod crash on an "unknown key".
+const SERVICE_LINK = /^(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
+export interface EnvOverride {
+  variable: string;
+  path: (string | number)[];
+  value: unknown;
+  /** The variable's text, for keys that want it verbatim. */
+  text: string;
+}
+
+/** The overrides found in `env`, in a stable order. */
+export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverride[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && name !== CONFIG_FILE_VARIABLE)
+    .filter((name) => !SERVICE_LINK.test(name.slice(ENV_PREFIX.length)))
+    .sort()
+    .map((variable) => ({
+      variable,
+      path: variable.slice(ENV_PREFIX.length).split('__').map(toKey),
+      value: parseEnvValue(env[variable] ?? ''),
+      text: env[variable] ?? '',
+    }));
+}
+
+/** `TIMEOUT_SECONDS` → `timeoutSeconds`; `0` → 0 (a list index). */
+function toKey(segment: string): string | number {
+  if (/^\d+$/.test(segment)) return Number(segment);
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Values are YAML scalars or flow sequences (`60`, `true`, `[a, b]`). Anything YAML would read
+ * as a mapping, or cannot read, stays the literal string, so a secret is never mangled.
+ * An empty value unsets the key.
+ */
+export function parseEnvValue(raw: string): unknown {
+  if (raw.trim() === '') return undefined;
+  try {
+    const value: unknown = parseYaml(raw);
+    if (value === null || (typeof value === 'object' && !Array.isArray(value))) {
+      return /^(null|~)$/i.test(raw.trim()) ? undefined : raw;
+    }
+    // A YAML comment would silently cut a value such as "abc #1"; keep the literal then.
+    if (typeof value === 'string' && value !== raw.trim() && !/^["'].*["']$/s.test(raw.trim())) return raw;
+    return value;
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,427 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { parseEnvValue, readEnvOverrides } from './env.ts';
+import { loadConfig } from './load.ts';
+
+const SECRET = 'a-cookie-secret-of-at-least-32-bytes!';
+const MINIMAL = { upstream: { url: 'http://127.0.0.1:5000' }, jwt: { audience: 'api', jwksUri: 'https://idp/jwks' } };
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'auth-sidecar-config-'));
+}
+
+function write(config: unknown, folder = dir()): string {
+  const file = join(folder, 'config.yaml');
+  writeFileSync(file, typeof config === 'string' ? config : stringify(config));
+  return file;
+}
+
+/** The `config: ...` lines a config is refused with (fails the test if it is accepted). */
+function problems(config: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadConfig({ file: write(config), env });
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.lines];
+    throw error;
+  }
+  throw new Error('the config was accepted');
+}
+
+describe('defaults', () => {
+  it('fills every default of the contract', () => {
+    const { config } = loadConfig({ file: write(MINIMAL), env: {} });
+    expect(config.listen).toBe('0.0.0.0:4180');
+    expect(config.admin.listen).toBe('0.0.0.0:4181');
+    expect(config.upstream.timeoutSeconds).toBe(60);
+    expect(config.pathPrefix).toBe('/oauth2');
+    expect(config.shutdownTimeoutSeconds).toBe(20);
+    expect(config.trustedProxies).toEqual([]);
+    expect(config.session.store).toBe('memory');
+    expect(config.session.cookie.name).toBe('_auth_sidecar');
+    expect(config.session.ttlSeconds).toBe(28800);
+    expect(config.jwt?.[0]?.clockToleranceSeconds).toBe(30);
+    expect(config.jwt?.[0]?.claims).toEqual({
+      user: 'sub',
+      email: 'email',
+      groups: 'groups',
+      preferredUsername: 'preferred_username',
+    });
+    expect(config.routes).toEqual([]);
+  });
+
+  it('is frozen', () => {
+    const { config } = loadConfig({ file: write(MINIMAL), env: {} });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.upstream)).toBe(true);
+  });
+
+  it('accepts jwt as a list, one entry per issuer', () => {
+    const { config } = loadConfig({
+      file: write({
+        upstream: MINIMAL.upstream,
+        jwt: [
+          { issuer: 'https://a.example', audience: 'api', jwksUri: 'https://a.example/jwks' },
+          { issuer: 'https://b.example', audience: ['api', 'web'], jwksUri: 'https://b.example/jwks' },
+        ],
+      }),
+      env: {},
+    });
+    expect(config.jwt?.map((j) => j.issuer)).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.jwt?.[1]?.audience).toEqual(['api', 'web']);
+  });
+});
+
+describe('problems are reported all at once, one line each, naming the key', () => {
+  it('lists every problem of a config with several', () => {
+    const lines = problems({
+      upstream: { url: 'ftp://x', timeoutSeconds: -1, bogus: 1 },
+      listen: 'nonsense',
+      jwt: { audience: 'api', jwksUri: 'https://idp/jwks', algorithms: ['none'] },
+      routes: [{ path: '/a' }, { path: '/b', auth: ['ldap'] }, { path: 'c', methods: [] }],
+      extra: true,
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config: upstream\.url: must be an absolute http\(s\) upstream URL/),
+        'config: upstream.timeoutSeconds: must be > 0',
+        'config: upstream.bogus: unknown key',
+        expect.stringMatching(/^config: listen: must be "host:port"/),
+        expect.stringMatching(/^config: jwt\.algorithms\.0: must be one of .*"none" is never accepted/),
+        'config: routes.1.auth.0: must be one of jwt, basic, session',
+        'config: routes.2.path: must start with "/"',
+        'config: routes.2.methods: must not be empty',
+        'config: extra: unknown key',
+      ]),
+    );
+    expect(lines.every((line) => /^config: [\w.]+: .+/.test(line))).toBe(true);
+  });
+
+  it('says a missing required key "is required"', () => {
+    expect(problems({ jwt: MINIMAL.jwt })).toContain('config: upstream: is required');
+    expect(problems({ upstream: {}, jwt: MINIMAL.jwt })).toContain('config: upstream.url: is required');
+    expect(problems({ upstream: MINIMAL.upstream, jwt: { jwksUri: 'https://idp/jwks' } })).toContain(
+      'config: jwt.audience: is required',
+    );
+  });
+
+  it('names list indices of a jwt list, and not of a single jwt entry', () => {
+    expect(problems({ upstream: MINIMAL.upstream, jwt: { audience: 3, jwksUri: 'https://i/j' } })).toContain(
+      'config: jwt.audience: must be a string or a list of strings',
+    );
+    const lines = problems({
+      upstream: MINIMAL.upstream,
+      jwt: [
+        { issuer: 'https://a', audience: 'x', jwksUri: 'https://a/j' },
+        { audience: 'x', jwksUri: 'https://b/j' },
+      ],
+    });
+    expect(lines).toContain('config: jwt.1.issuer: is required when jwt is a list');
+  });
+
+  it('refuses a config without any authentication method', () => {
+    expect(problems({ upstream: MINIMAL.upstream })).toEqual([
+      'config: jwt: no authentication method is configured: set jwt, basic or oidc',
+    ]);
+  });
+
+  it('refuses HMAC algorithms without a shared secret, and asymmetric ones without keys', () => {
+    expect(
+      problems({ upstream: MINIMAL.upstream, jwt: { audience: 'a', jwksUri: 'https://i/j', algorithms: ['HS256'] } }),
+    ).toContain('config: jwt.algorithms: HS256 needs a shared secret (jwt.secret or secretFile)');
+    expect(
+      problems({ upstream: MINIMAL.upstream, jwt: { audience: 'a', secret: 'shh', algorithms: ['RS256'] } }),
+    ).toContain('config: jwt.algorithms: RS256 needs public keys (jwksUri, keysFile or issuer)');
+  });
+
+  it('refuses both jwksUri and keysFile, and no key source at all', () => {
+    expect(
+      problems({ upstream: MINIMAL.upstream, jwt: { audience: 'a', jwksUri: 'https://i/j', keysFile: '/k' } }),
+    ).toContain('config: jwt.keysFile: set either jwksUri or keysFile, not both');
+    expect(problems({ upstream: MINIMAL.upstream, jwt: { audience: 'a' } })).toContain(
+      'config: jwt.jwksUri: no key source: set jwksUri, keysFile, secret, or issuer (for discovery)',
+    );
+  });
+
+  it('requires publicUrl and a cookie secret when oidc is set', () => {
+    const lines = problems({
+      upstream: MINIMAL.upstream,
+      oidc: { issuer: 'https://idp', clientId: 'app', clientSecret: 'x' },
+    });
+    expect(lines).toContain('config: publicUrl: is required when oidc is set');
+    expect(lines).toContain('config: session.cookie.secret: is required when oidc is set (or secretFile)');
+  });
+
+  it('checks cookie secrets are at least 32 bytes, alone or in a rotation list', () => {
+    const base = { ...MINIMAL, publicUrl: 'https://app.example', oidc: { issuer: 'https://idp', clientId: 'a' } };
+    expect(problems({ ...base, session: { cookie: { secret: 'short' } } })).toContain(
+      'config: session.cookie.secret: must be at least 32 bytes',
+    );
+    expect(problems({ ...base, session: { cookie: { secret: [SECRET, 'short'] } } })).toContain(
+      'config: session.cookie.secret.1: must be at least 32 bytes',
+    );
+    const { config } = loadConfig({
+      file: write({ ...base, session: { cookie: { secret: [SECRET, `${SECRET}2`] } } }),
+      env: {},
+    });
+    expect(config.session.cookie.secret).toEqual([SECRET, `${SECRET}2`]);
+  });
+
+  it('checks publicUrl is an origin, and trustedProxies are IPs or CIDRs', () => {
+    const lines = problems({
+      ...MINIMAL,
+      publicUrl: 'https://app.example/path',
+      trustedProxies: ['10.0.0.0/8', 'x', '10.0.0.1/33'],
+    });
+    expect(lines).toContain(
+      'config: publicUrl: must be an http(s) origin without a path, e.g. "https://app.example.com"',
+    );
+    expect(lines).toContain('config: trustedProxies.1: must be an IP address or CIDR, e.g. "10.0.0.0/8"');
+    expect(lines).toContain('config: trustedProxies.2: must be an IP address or CIDR, e.g. "10.0.0.0/8"');
+  });
+
+  it('checks routes name only configured methods, and no allow on a public route', () => {
+    const lines = problems({
+      ...MINIMAL,
+      routes: [
+        { path: '/x', auth: ['basic'] },
+        { path: '/y', auth: 'none', allow: { users: ['a'] } },
+      ],
+    });
+    expect(lines).toContain('config: routes.0.auth: basic is not configured (set basic)');
+    expect(lines).toContain(
+      'config: routes.1.allow: cannot be used with auth "none": a public route has no identity to check',
+    );
+  });
+
+  it('checks redis settings when session.store is redis', () => {
+    expect(problems({ ...MINIMAL, session: { store: 'redis' } })).toContain(
+      'config: session.redis: set exactly one of url, sentinels (with name) or cluster when session.store is redis',
+    );
+    expect(problems({ ...MINIMAL, session: { store: 'redis', redis: { sentinels: ['h:26379'] } } })).toContain(
+      'config: session.redis.name: is required with sentinels',
+    );
+  });
+
+  it('reports an unreadable file, invalid YAML and duplicate keys', () => {
+    expect(() => loadConfig({ file: '/nonexistent/config.yaml', env: {} })).toThrow(
+      'config: file: cannot read "/nonexistent/config.yaml": no such file',
+    );
+    expect(problems('upstream: [unclosed\n')).toEqual([
+      expect.stringMatching(/^config: file: invalid YAML at line \d+/),
+    ]);
+    expect(problems('listen: a\nlisten: b\n')).toEqual([
+      expect.stringMatching(/^config: file: invalid YAML at line 2: DUPLICATE_KEY/),
+    ]);
+    expect(problems('- a\n- b\n')).toEqual(['config: file: must be a YAML mapping of keys']);
+  });
+
+  it('never echoes a secret value, whatever is wrong with it', () => {
+    const secret = 'hunter2-super-secret-value-do-not-print';
+    const lines = problems({
+      ...MINIMAL,
+      publicUrl: 'https://app.example',
+      oidc: { issuer: 'https://idp', clientId: 'a', clientSecret: 42, bogus: secret },
+      session: { cookie: { secret: `short${secret.slice(0, 3)}` }, redis: { password: ['x', secret] } },
+      jwt: { audience: 'a', secret: { nested: secret } },
+    });
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) {
+      expect(line).not.toContain(secret);
+      expect(line).not.toContain('shorthun');
+    }
+  });
+});
+
+describe('environment overrides', () => {
+  it('sets and overrides any key, __ between levels, camelCase as upper snake case', () => {
+    const { config } = loadConfig({
+      file: write(MINIMAL),
+      env: {
+        AUTH_SIDECAR_UPSTREAM__URL: 'http://127.0.0.1:8080',
+        AUTH_SIDECAR_UPSTREAM__TIMEOUT_SECONDS: '5',
+        AUTH_SIDECAR_TRUSTED_PROXIES: '[10.0.0.0/8, 192.168.0.1]',
+        AUTH_SIDECAR_JWT__AUDIENCE: '[a, b]',
+        AUTH_SIDECAR_SESSION__REDIS__KEY_PREFIX: 'x:',
+        AUTH_SIDECAR_SESSION__STORE: 'redis',
+        AUTH_SIDECAR_SESSION__REDIS__URL: 'redis://127.0.0.1:6379/0',
+        AUTH_SIDECAR_ROUTES__0__PATH: '/public/**',
+        AUTH_SIDECAR_ROUTES__0__AUTH: 'none',
+        AUTH_SIDECAR_UPSTREAM__DROP_UNDERSCORE_HEADERS: 'false',
+      },
+    });
+    expect(config.upstream).toEqual({ url: 'http://127.0.0.1:8080', timeoutSeconds: 5, dropUnderscoreHeaders: false });
+    expect(config.trustedProxies).toEqual(['10.0.0.0/8', '192.168.0.1']);
+    expect(config.jwt?.[0]?.audience).toEqual(['a', 'b']);
+    expect(config.session.redis).toMatchObject({ url: 'redis://127.0.0.1:6379/0', keyPrefix: 'x:' });
+    expect(config.routes[0]).toMatchObject({ path: '/public/**', auth: 'none' });
+  });
+
+  it('builds a whole config from the environment alone', () => {
+    const { config } = loadConfig({
+      env: {
+        AUTH_SIDECAR_UPSTREAM__URL: 'http://127.0.0.1:5000',
+        AUTH_SIDECAR_JWT__AUDIENCE: 'api',
+        AUTH_SIDECAR_JWT__JWKS_URI: 'https://idp.example/jwks',
+      },
+    });
+    expect(config.jwt?.[0]?.jwksUri).toBe('https://idp.example/jwks');
+  });
+
+  it('names the variable when its key is unknown or its value wrong', () => {
+    const lines = problems(MINIMAL, { AUTH_SIDECAR_UPSTREAM__TIMEOUT: '5', AUTH_SIDECAR_LISTEN: '99999' });
+    expect(lines).toContain('config: upstream.timeout: unknown key (from AUTH_SIDECAR_UPSTREAM__TIMEOUT)');
+    expect(lines).toContain(
+      'config: listen: must be "host:port" with a port from 0 to 65535 (from AUTH_SIDECAR_LISTEN)',
+    );
+  });
+
+  it('keeps the text of a variable whose key wants a string, even if it looks like a number', () => {
+    const { config } = loadConfig({
+      file: write({ ...MINIMAL, publicUrl: 'https://a.example', session: { cookie: { secret: SECRET } } }),
+      env: {
+        AUTH_SIDECAR_OIDC__ISSUER: 'https://idp.example',
+        AUTH_SIDECAR_OIDC__CLIENT_ID: '12345',
+        AUTH_SIDECAR_OIDC__CLIENT_SECRET: '007',
+        AUTH_SIDECAR_JWT__AUDIENCE: '[123, api]',
+        AUTH_SIDECAR_ROUTES__0__PATH: '/x',
+        AUTH_SIDECAR_ROUTES__0__ALLOW__USERS: '[1001, true]',
+      },
+    });
+    expect(config.oidc).toMatchObject({ clientId: '12345', clientSecret: '007' });
+    expect(config.jwt?.[0]?.audience).toEqual(['123', 'api']);
+    expect(config.routes[0]?.allow?.users).toEqual(['1001', 'true']);
+  });
+
+  it('ignores Kubernetes service links for a Service named auth-sidecar', () => {
+    const { config } = loadConfig({
+      file: write(MINIMAL),
+      env: {
+        AUTH_SIDECAR_PORT: 'tcp://10.0.0.1:4180',
+        AUTH_SIDECAR_PORT_4180_TCP: 'tcp://10.0.0.1:4180',
+        AUTH_SIDECAR_PORT_4180_TCP_ADDR: '10.0.0.1',
+        AUTH_SIDECAR_SERVICE_HOST: '10.0.0.1',
+        AUTH_SIDECAR_SERVICE_PORT: '4180',
+        AUTH_SIDECAR_SERVICE_PORT_HTTP: '4180',
+      },
+    });
+    expect(config.upstream.url).toBe('http://127.0.0.1:5000');
+  });
+
+  it('reads values as YAML scalars or flow sequences, keeping secrets literal', () => {
+    expect(parseEnvValue('60')).toBe(60);
+    expect(parseEnvValue('true')).toBe(true);
+    expect(parseEnvValue('[a, b]')).toEqual(['a', 'b']);
+    expect(parseEnvValue('"123"')).toBe('123');
+    expect(parseEnvValue('abc #not-a-comment')).toBe('abc #not-a-comment');
+    expect(parseEnvValue('key: value')).toBe('key: value');
+    expect(parseEnvValue('{a: 1}')).toBe('{a: 1}');
+    expect(parseEnvValue('')).toBeUndefined();
+    expect(parseEnvValue('null')).toBeUndefined();
+  });
+
+  it('unsets a key with an empty value', () => {
+    const { config } = loadConfig({
+      file: write({ ...MINIMAL, pathPrefix: '/auth' }),
+      env: { AUTH_SIDECAR_PATH_PREFIX: '' },
+    });
+    expect(config.pathPrefix).toBe('/oauth2');
+  });
+
+  it('orders overrides deterministically and skips AUTH_SIDECAR_CONFIG', () => {
+    const overrides = readEnvOverrides({ AUTH_SIDECAR_CONFIG: '/x', AUTH_SIDECAR_B: '1', AUTH_SIDECAR_A__C_D: '2' });
+    expect(overrides.map((o) => o.path)).toEqual([['a', 'cD'], ['b']]);
+  });
+});
+
+describe('secret files (xFile)', () => {
+  it('reads the file with one trailing newline removed', () => {
+    const folder = dir();
+    writeFileSync(join(folder, 'client-secret'), 's3cret\n\n');
+    writeFileSync(join(folder, 'cookie'), `${SECRET}\n`);
+    const { config, files } = loadConfig({
+      file: write(
+        {
+          ...MINIMAL,
+          publicUrl: 'https://app.example',
+          oidc: { issuer: 'https://idp', clientId: 'a', clientSecretFile: 'client-secret' },
+          session: { cookie: { secretFile: join(folder, 'cookie') } },
+        },
+        folder,
+      ),
+      env: {},
+    });
+    expect(config.oidc?.clientSecret).toBe('s3cret\n');
+    expect(config.session.cookie.secret).toEqual([SECRET]);
+    expect(files).toEqual(expect.arrayContaining([join(folder, 'client-secret'), join(folder, 'cookie')]));
+  });
+
+  it('accepts a list of secret files for rotation', () => {
+    const folder = dir();
+    writeFileSync(join(folder, 'new'), `${SECRET}-new`);
+    writeFileSync(join(folder, 'old'), `${SECRET}-old`);
+    const { config } = loadConfig({
+      file: write(
+        {
+          ...MINIMAL,
+          publicUrl: 'https://a.example',
+          oidc: { issuer: 'https://idp', clientId: 'a' },
+          session: { cookie: { secretFile: ['new', 'old'] } },
+        },
+        folder,
+      ),
+      env: {},
+    });
+    expect(config.session.cookie.secret).toEqual([`${SECRET}-new`, `${SECRET}-old`]);
+  });
+
+  it('can be set from the environment too', () => {
+    const folder = dir();
+    writeFileSync(join(folder, 'hmac'), 'shared-hmac-secret\n');
+    const { config } = loadConfig({
+      env: {
+        AUTH_SIDECAR_UPSTREAM__URL: 'http://127.0.0.1:5000',
+        AUTH_SIDECAR_JWT__AUDIENCE: 'api',
+        AUTH_SIDECAR_JWT__SECRET_FILE: join(folder, 'hmac'),
+      },
+    });
+    expect(config.jwt?.[0]?.secret).toBe('shared-hmac-secret');
+  });
+
+  it('refuses both x and xFile, and names an unreadable file', () => {
+    const lines = problems({
+      ...MINIMAL,
+      publicUrl: 'https://a.example',
+      oidc: { issuer: 'https://idp', clientId: 'a', clientSecret: 'x', clientSecretFile: '/etc/x' },
+      session: { cookie: { secretFile: '/nonexistent/secret' } },
+    });
+    expect(lines).toContain('config: oidc.clientSecret: set either clientSecret or clientSecretFile, not both');
+    expect(lines).toContain('config: session.cookie.secretFile: cannot read "/nonexistent/secret": no such file');
+  });
+
+  it('says which file an invalid secret came from, without its content', () => {
+    const folder = dir();
+    writeFileSync(join(folder, 'cookie'), 'too-short-secret\n');
+    const lines = problems({
+      ...MINIMAL,
+      publicUrl: 'https://a.example',
+      oidc: { issuer: 'https://idp', clientId: 'a' },
+      session: { cookie: { secretFile: join(folder, 'cookie') } },
+    });
+    expect(lines).toContain('config: session.cookie.secret: must be at least 32 bytes (from secretFile)');
+    expect(lines.join('\n')).not.toContain('too-short-secret');
+  });
+
+  it('resolves relative file paths against the config file folder, and lists them to watch', () => {
+    const folder = dir();
+    const { config, files } = loadConfig({
+      file: write({ upstream: MINIMAL.upstream, jwt: { audience: 'a', keysFile: 'keys/jwks.json' } }, folder),
+      env: {},
+    });
+    expect(config.jwt?.[0]?.keysFile).toBe(join(folder, 'keys/jwks.json'));
+    expect(files).toEqual([join(folder, 'config.yaml'), join(folder, 'keys/jwks.json')]);
+  });
+});

@@ -1,0 +1,452 @@
+// The configuration schema: the single source of the config type, its defaults and its rules.
+// Loading (file, environment, secret files) lives in load.ts; I/O checks live in the parts
+// that read files, so this module stays pure.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { globProblem } from '../authz/glob.ts';
+
+/** Key names whose value is a secret: each also accepts `<key>File`, and is never echoed. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['secret', 'clientSecret', 'password', 'sentinelPassword']);
+
+export const AUTH_METHODS = ['jwt', 'basic', 'session'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** JWS algorithms we accept; `none` is deliberately absent. */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
+const positiveSeconds = z.number({ error: 'must be a number of seconds' }).positive('must be > 0');
+
+const listenAddress = z
+  .string({ error: 'must be "host:port"' })
+  .refine((v) => parseListen(v) !== null, 'must be "host:port" with a port from 0 to 65535');
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** "0.0.0.0:4180", "[::]:4180", ":4180" or "localhost:4180". */
+export function parseListen(value: string): ListenAddress | null {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  if (!match) return null;
+  const port = Number(match[3]);
+  if (port > 65535) return null;
+  const host = match[1] ?? match[2] ?? '';
+  if (match[1] !== undefined && isIP(host) !== 6) return null;
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+const httpUrl = (what: string) =>
+  z.string({ error: `must be an ${what} URL` }).refine((v) => {
+    try {
+      const url = new URL(v);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, `must be an absolute http(s) ${what} URL`);
+
+const origin = z.string({ error: 'must be a URL' }).refine((v) => {
+  try {
+    const url = new URL(v);
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      (url.pathname === '/' || url.pathname === '') &&
+      !url.search &&
+      !url.hash &&
+      !url.username &&
+      !url.password &&
+      !v.endsWith('/')
+    );
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) origin without a path, e.g. "https://app.example.com"');
+
+const nonEmptyString = z.string({ error: 'must be a string' }).min(1, 'must not be empty');
+
+const stringList = z.array(nonEmptyString, { error: 'must be a list of strings' });
+
+/** A string or a list of strings, always a list once parsed. */
+const oneOrMoreStrings = z
+  .union([nonEmptyString, z.array(nonEmptyString).min(1, 'must not be empty')], {
+    error: 'must be a string or a list of strings',
+  })
+  .transform((v) => (typeof v === 'string' ? [v] : v));
+
+const claimName = nonEmptyString;
+
+/** Which claims make the identity; dotted names reach into nested objects (realm_access.roles). */
+const claimsSchema = z
+  .strictObject({
+    user: claimName.default('sub'),
+    email: claimName.default('email'),
+    groups: claimName.default('groups'),
+    preferredUsername: claimName.default('preferred_username'),
+  })
+  .prefault({});
+
+const cidr = z.string({ error: 'must be an IP address or CIDR' }).refine((v) => parseCidr(v) !== null, {
+  message: 'must be an IP address or CIDR, e.g. "10.0.0.0/8"',
+});
+
+export function parseCidr(value: string): { address: string; prefix: number; family: 4 | 6 } | null {
+  const [address = '', prefixText, extra] = value.split('/');
+  if (extra !== undefined) return null;
+  const version = isIP(address);
+  if (version === 0) return null;
+  const family = version === 4 ? 4 : 6;
+  const max = family === 4 ? 32 : 128;
+  if (prefixText === undefined) return { address, prefix: max, family };
+  if (!/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = Number(prefixText);
+  return prefix <= max ? { address, prefix, family } : null;
+}
+
+const jwtAlgorithm = z.enum([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS], {
+  error: `must be one of ${[...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS].join(', ')} ("none" is never accepted)`,
+});
+
+const jwtEntry = z.strictObject({
+  issuer: httpUrl('issuer').optional(),
+  audience: oneOrMoreStrings,
+  jwksUri: httpUrl('JWKS').optional(),
+  keysFile: nonEmptyString.optional(),
+  secret: nonEmptyString.optional(),
+  algorithms: z.array(jwtAlgorithm, { error: 'must be a list of algorithms' }).min(1, 'must not be empty').optional(),
+  clockToleranceSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(30),
+  /** Least time between two JWKS fetches (an unknown kid asks for one). */
+  jwksCooldownSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(30),
+  claims: claimsSchema,
+});
+export type JwtEntryInput = z.input<typeof jwtEntry>;
+
+const oidcSchema = z.strictObject({
+  issuer: httpUrl('issuer'),
+  clientId: nonEmptyString,
+  clientSecret: nonEmptyString.optional(),
+  scopes: stringList.default(['openid', 'profile', 'email']),
+  claims: claimsSchema,
+  passAccessToken: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
+const basicSchema = z.strictObject({
+  htpasswdFile: nonEmptyString,
+  realm: z
+    .string()
+    .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')
+    .refine((v) => !v.includes('"') && !v.includes('\\'), 'must not contain quotes or backslashes')
+    .default('auth-sidecar'),
+  passAuthorization: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Apache AuthGroupFile format: `group: user1 user2`. */
+  groupsFile: nonEmptyString.optional(),
+  cache: z
+    .strictObject({
+      /** How long a verified user name and password are remembered; 0 verifies every request. */
+      ttlSeconds: z
+        .number({ error: 'must be a number of seconds' })
+        .min(0, 'must be >= 0')
+        .max(3600, 'must be <= 3600')
+        .default(300),
+      maxEntries: z.int({ error: 'must be a whole number' }).positive('must be > 0').default(10_000),
+    })
+    .prefault({}),
+  lockout: z
+    .strictObject({
+      /** Failed attempts per user name (case-folded) within windowSeconds; 0 turns it off. */
+      maxFailures: z.int({ error: 'must be a whole number' }).min(0, 'must be >= 0').default(5),
+      /** Failed attempts per client address within windowSeconds; 0 turns it off. */
+      addressMaxFailures: z.int({ error: 'must be a whole number' }).min(0, 'must be >= 0').default(20),
+      windowSeconds: positiveSeconds.default(300),
+      /** How long a user name or address is refused (429) once past its limit. */
+      backoffSeconds: positiveSeconds.default(300),
+    })
+    .prefault({}),
+});
+
+const cookieSecret = z.string({ error: 'must be a string' }).refine((v) => Buffer.byteLength(v) >= 32, {
+  message: 'must be at least 32 bytes',
+});
+
+const sessionSchema = z
+  .strictObject({
+    store: z.enum(['memory', 'redis'], { error: 'must be "memory" or "redis"' }).default('memory'),
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+          .optional(),
+        sentinels: z.array(nonEmptyString).min(1).optional(),
+        name: nonEmptyString.optional(),
+        cluster: z.array(nonEmptyString).min(1).optional(),
+        password: nonEmptyString.optional(),
+        sentinelPassword: nonEmptyString.optional(),
+        keyPrefix: z.string().default('auth-sidecar:'),
+      })
+      .optional(),
+    cookie: z
+      .strictObject({
+        name: z
+          .string()
+          .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name')
+          .default('_auth_sidecar'),
+        secret: z
+          .union([cookieSecret, z.array(cookieSecret).min(1, 'must not be empty')], {
+            error: 'must be a secret of at least 32 bytes, or a list of them',
+          })
+          .transform((v) => (typeof v === 'string' ? [v] : v))
+          .optional(),
+        secure: z.boolean({ error: 'must be true or false' }).optional(),
+        sameSite: z.enum(['lax', 'strict', 'none'], { error: 'must be "lax", "strict" or "none"' }).default('lax'),
+      })
+      .prefault({}),
+    ttlSeconds: positiveSeconds.default(28800),
+  })
+  .prefault({});
+
+const authSetting = z.union(
+  [
+    z.literal('none'),
+    z
+      .array(z.enum(AUTH_METHODS, { error: `must be one of ${AUTH_METHODS.join(', ')}` }))
+      .min(1, 'must not be empty; use "none" for a public route'),
+  ],
+  { error: `must be "none" or a list of ${AUTH_METHODS.join(', ')}` },
+);
+
+const httpMethod = z
+  .string({ error: 'must be an HTTP method' })
+  .regex(/^[A-Za-z]+$/, 'must be an HTTP method such as GET')
+  .transform((v) => v.toUpperCase());
+
+/** An allow list that names nobody would lock everyone out: refused as a likely mistake. */
+const allowList = stringList.min(1, 'must not be empty (leave the key out instead)');
+
+const routeSchema = z.strictObject({
+  path: z.string({ error: 'must be a path glob' }).superRefine((glob, ctx) => {
+    const problem = globProblem(glob);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  methods: z.array(httpMethod).min(1, 'must not be empty').optional(),
+  auth: authSetting.optional(),
+  allow: z
+    .strictObject({
+      users: allowList.optional(),
+      emails: allowList.optional(),
+      emailDomains: z
+        .array(nonEmptyString.refine((d) => !d.includes('@'), 'must be a domain such as "example.com", without "@"'))
+        .min(1, 'must not be empty (leave the key out instead)')
+        .optional(),
+      groups: allowList.optional(),
+      scopes: z
+        .array(nonEmptyString.regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (RFC 6749 §3.3)'))
+        .min(1, 'must not be empty (leave the key out instead)')
+        .optional(),
+    })
+    .optional(),
+  preflight: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('deny'),
+});
+
+export const configSchema = z
+  .strictObject({
+    listen: listenAddress.default('0.0.0.0:4180'),
+    admin: z.strictObject({ listen: listenAddress.default('0.0.0.0:4181') }).prefault({}),
+    upstream: z.strictObject(
+      {
+        url: httpUrl('upstream').refine((v) => {
+          // Runs even when httpUrl failed (zod does not abort a chain of refinements).
+          if (!URL.canParse(v)) return true;
+          const url = new URL(v);
+          return (url.pathname === '/' || url.pathname === '') && !url.search;
+        }, 'must be an origin such as "http://127.0.0.1:5000" (no path or query)'),
+        timeoutSeconds: positiveSeconds.default(60),
+        dropUnderscoreHeaders: z.boolean({ error: 'must be true or false' }).default(true),
+      },
+      { error: 'is required (upstream.url names the app)' },
+    ),
+    publicUrl: origin.optional(),
+    pathPrefix: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as "/oauth2" (no trailing slash)')
+      .default('/oauth2'),
+    trustedProxies: z.array(cidr, { error: 'must be a list of IPs or CIDRs' }).default([]),
+    shutdownTimeoutSeconds: z.number({ error: 'must be a number of seconds' }).min(0).default(20),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    jwt: z
+      .union([jwtEntry, z.array(jwtEntry).min(1, 'must not be empty')])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional(),
+    oidc: oidcSchema.optional(),
+    basic: basicSchema.optional(),
+    session: sessionSchema,
+    routes: z.array(routeSchema, { error: 'must be a list of routes' }).default([]),
+    caseInsensitiveRoutes: z.boolean({ error: 'must be true or false' }).default(false),
+  })
+  .superRefine(checkAcrossKeys, { when: () => true });
+
+export type Config = z.output<typeof configSchema>;
+export type JwtConfig = NonNullable<Config['jwt']>[number];
+export type RouteConfig = Config['routes'][number];
+export type ClaimsConfig = JwtConfig['claims'];
+export type BasicConfig = NonNullable<Config['basic']>;
+
+type Ctx = z.RefinementCtx;
+type Loose = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Rules that span keys. Runs even when other keys failed, so every problem is reported at once. */
+function checkAcrossKeys(value: unknown, ctx: Ctx): void {
+  if (!isObject(value)) return;
+  const configured = configuredMethods(value);
+  if (configured.size === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jwt'],
+      message: 'no authentication method is configured: set jwt, basic or oidc',
+    });
+  }
+  if (isObject(value.oidc)) checkOidc(value, ctx);
+  if (Array.isArray(value.jwt)) checkJwtEntries(value.jwt, ctx);
+  else if (isObject(value.jwt)) checkJwtEntries([value.jwt], ctx);
+  if (isObject(value.session)) checkSession(value.session, ctx);
+  if (Array.isArray(value.routes)) checkRoutes(value.routes, configured, ctx);
+}
+
+function configuredMethods(value: Loose): Set<AuthMethod> {
+  const methods = new Set<AuthMethod>();
+  if (value.jwt !== undefined) methods.add('jwt');
+  if (value.basic !== undefined) methods.add('basic');
+  if (value.oidc !== undefined) methods.add('session');
+  return methods;
+}
+
+function checkOidc(value: Loose, ctx: Ctx): void {
+  if (value.publicUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'is required when oidc is set' });
+  }
+  const cookie = isObject(value.session) && isObject(value.session.cookie) ? value.session.cookie : {};
+  if (cookie.secret === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['session', 'cookie', 'secret'],
+      message: 'is required when oidc is set (or secretFile)',
+    });
+  }
+  // Browsers drop a SameSite=None cookie that is not Secure: every login would loop.
+  const secure = cookie.secure ?? (typeof value.publicUrl === 'string' && value.publicUrl.startsWith('https:'));
+  if (cookie.sameSite === 'none' && secure !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['session', 'cookie', 'sameSite'],
+      message: '"none" needs a Secure cookie: an https publicUrl, or session.cookie.secure: true',
+    });
+  }
+}
+
+function checkJwtEntries(entries: unknown[], ctx: Ctx): void {
+  const issuers = new Set<unknown>();
+  entries.forEach((entry, index) => {
+    if (!isObject(entry)) return;
+    // A single (non-list) entry is reported as jwt.0 here; load.ts shows it as jwt.
+    const path = ['jwt', index];
+    checkJwtEntry(entry, path, ctx);
+    if (entries.length > 1) {
+      if (entry.issuer === undefined) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'issuer'], message: 'is required when jwt is a list' });
+      } else if (issuers.has(entry.issuer)) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'issuer'], message: 'appears in more than one jwt entry' });
+      }
+      issuers.add(entry.issuer);
+    }
+  });
+}
+
+function checkJwtEntry(entry: Loose, path: (string | number)[], ctx: Ctx): void {
+  const sources = ['jwksUri', 'keysFile'].filter((k) => entry[k] !== undefined);
+  if (sources.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'keysFile'], message: 'set either jwksUri or keysFile, not both' });
+  }
+  if (sources.length === 0 && entry.issuer === undefined && entry.secret === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'jwksUri'],
+      message: 'no key source: set jwksUri, keysFile, secret, or issuer (for discovery)',
+    });
+  }
+  if (!Array.isArray(entry.algorithms)) return;
+  const hmac = entry.algorithms.filter((a) => (HMAC_ALGORITHMS as readonly unknown[]).includes(a));
+  if (hmac.length > 0 && entry.secret === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'algorithms'],
+      message: `${hmac.join(', ')} needs a shared secret (jwt.secret or secretFile)`,
+    });
+  }
+  const asymmetric = entry.algorithms.filter((a) => (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(a));
+  if (asymmetric.length > 0 && sources.length === 0 && entry.issuer === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'algorithms'],
+      message: `${asymmetric.join(', ')} needs public keys (jwksUri, keysFile or issuer)`,
+    });
+  }
+}
+
+function checkSession(session: Loose, ctx: Ctx): void {
+  if (session.store !== 'redis') return;
+  const redis = isObject(session.redis) ? session.redis : {};
+  const modes = ['url', 'sentinels', 'cluster'].filter((k) => redis[k] !== undefined);
+  if (modes.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['session', 'redis'],
+      message: 'set exactly one of url, sentinels (with name) or cluster when session.store is redis',
+    });
+  }
+  if (redis.sentinels !== undefined && redis.name === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['session', 'redis', 'name'], message: 'is required with sentinels' });
+  }
+}
+
+function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, ctx: Ctx): void {
+  routes.forEach((route, index) => {
+    if (!isObject(route)) return;
+    if (Array.isArray(route.auth)) {
+      for (const method of route.auth) {
+        if ((AUTH_METHODS as readonly unknown[]).includes(method) && !configured.has(method as AuthMethod)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', index, 'auth'],
+            message: `${String(method)} is not configured (${method === 'session' ? 'set oidc' : `set ${String(method)}`})`,
+          });
+        }
+      }
+    }
+    if (route.auth === 'none' && route.allow !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routes', index, 'allow'],
+        message: 'cannot be used with auth "none": a public route has no identity to check',
+      });
+    }
+  });
+}

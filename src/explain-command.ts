@@ -1,0 +1,112 @@
+// The `explain` command line: reads the config, builds its parts without listening (sessions
+// and lockout counters in memory, never the configured Redis), and prints the explanation.
+// Exit 0 whatever the decision; 64 for a usage error, 78 for an invalid config.
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config/load.ts';
+import type { AuthMethod, Config } from './config/schema.ts';
+import { explain, formatExplanation } from './explain.ts';
+import { buildRuntime, offlineServices, retireRuntime } from './runtime.ts';
+
+export interface CommandHelpers {
+  usageError(message: string): number;
+  reportConfigError(error: unknown): number;
+}
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  method: { type: 'string', short: 'X', default: 'GET' },
+  token: { type: 'string' },
+  basic: { type: 'string' },
+  claims: { type: 'string' },
+  via: { type: 'string' },
+  header: { type: 'string', short: 'H', multiple: true },
+} as const;
+
+export async function explainCommand(args: string[], helpers: CommandHelpers): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    return helpers.usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const problem = checkArguments(values, positionals);
+  if (problem) return helpers.usageError(problem);
+  const headers = parseHeaders(values.header ?? []);
+  if (typeof headers === 'string') return helpers.usageError(headers);
+  if (values.token !== undefined) headers.Authorization = `Bearer ${values.token}`;
+  if (values.basic !== undefined) headers.Authorization = `Basic ${Buffer.from(values.basic).toString('base64')}`;
+  let claims: Record<string, unknown> | undefined;
+  if (values.claims !== undefined) {
+    claims = parseClaims(values.claims);
+    if (claims === undefined) return helpers.usageError('--claims must be a JSON object');
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig({ file: values.config ?? process.env.AUTH_SIDECAR_CONFIG }).config;
+  } catch (error) {
+    return helpers.reportConfigError(error);
+  }
+  const services = offlineServices();
+  let runtime: ReturnType<typeof buildRuntime>;
+  try {
+    runtime = buildRuntime({ ...config, session: { ...config.session, store: 'memory' } }, services);
+  } catch (error) {
+    return helpers.reportConfigError(error);
+  }
+  try {
+    const result = await explain(runtime, {
+      method: (values.method ?? 'GET').toUpperCase(),
+      target: positionals[0] as string,
+      headers,
+      claims,
+      claimsVia: values.via as AuthMethod | undefined,
+    });
+    process.stdout.write(formatExplanation(result));
+    return 0;
+  } finally {
+    await retireRuntime(runtime, undefined, services);
+  }
+}
+
+function checkArguments(
+  values: {
+    token?: string | undefined;
+    basic?: string | undefined;
+    claims?: string | undefined;
+    via?: string | undefined;
+  },
+  positionals: string[],
+): string | undefined {
+  if (positionals.length !== 1) return 'explain needs exactly one PATH (e.g. "/admin/users?x=1")';
+  const credentials = [values.token, values.basic, values.claims].filter((v) => v !== undefined);
+  if (credentials.length > 1) return 'give at most one of --token, --basic and --claims';
+  if (values.via !== undefined && values.claims === undefined) return '--via only goes with --claims';
+  if (values.via !== undefined && values.via !== 'jwt' && values.via !== 'session') {
+    return '--via must be jwt or session (basic credentials carry no claims)';
+  }
+  if (values.basic !== undefined && !values.basic.includes(':')) return '--basic must be USER:PASSWORD';
+  return undefined;
+}
+
+function parseHeaders(lines: string[]): Record<string, string> | string {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return `--header must be "Name: value", not ${JSON.stringify(line)}`;
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function parseClaims(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

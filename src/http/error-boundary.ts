@@ -1,0 +1,76 @@
+// The one try/catch of the pipeline. A SidecarError becomes its status, headers and a short
+// JSON (or, for browsers, HTML) body; anything else is a bug: logged with its stack, answered
+// with a bare 500 that says nothing about internals.
+import { STATUS_CODES } from 'node:http';
+import { ClientClosedError, SidecarError, UnauthorizedError, UpstreamError } from '../errors.ts';
+import { loginRedirectFor } from '../oidc/login-redirect.ts';
+import type { Services } from '../runtime.ts';
+import { challenges } from './challenge.ts';
+import type { Context, Step } from './context.ts';
+
+export function errorBoundary(services: Services): Step {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      render(ctx, toSidecarError(ctx, error, services));
+    }
+  };
+}
+
+function toSidecarError(ctx: Context, error: unknown, services: Services): SidecarError {
+  if (error instanceof UpstreamError) {
+    services.metrics.upstreamErrors.inc({ kind: error.status === 504 ? 'timeout' : 'unavailable' });
+    const cause = error.cause as { code?: string; message?: string } | undefined;
+    services.logger.warn(
+      { reqId: ctx.state.requestId, errorCode: error.code, reason: cause?.code ?? cause?.message },
+      error.message,
+    );
+  }
+  if (error instanceof SidecarError) return error;
+  services.logger.error({ reqId: ctx.state.requestId, err: error }, 'unexpected error');
+  return new SidecarError(500, 'internal_error', 'internal error');
+}
+
+function render(ctx: Context, error: SidecarError): void {
+  if (error instanceof ClientClosedError || ctx.res.headersSent || !ctx.writable) {
+    // Nothing can be said any more: the client left, or the app's answer is half sent.
+    ctx.res.statusCode = error.status;
+    ctx.respond = false;
+    if (ctx.res.headersSent) ctx.res.destroy();
+    return;
+  }
+  ctx.respond = true;
+  ctx.status = error.status;
+  for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+  const login = error instanceof UnauthorizedError ? loginRedirectFor(ctx) : undefined;
+  if (login !== undefined) {
+    // A browser navigation without a session goes to the login instead (oidc/login-redirect.ts).
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(login);
+    return;
+  }
+  if (error instanceof UnauthorizedError) {
+    const { runtime, route } = ctx.state;
+    const methods = (route ?? runtime.routes.defaultRoute).auth;
+    const values = challenges(methods === 'none' ? [] : methods, runtime.realm, error.rejection, runtime.login);
+    if (values.length > 0) ctx.set('WWW-Authenticate', values);
+  }
+  if (ctx.state.upgrade) ctx.set('Connection', 'close');
+  ctx.set('Cache-Control', 'no-store');
+  writeBody(ctx, error);
+}
+
+function writeBody(ctx: Context, error: SidecarError): void {
+  if (ctx.accepts('json', 'html') === 'html') {
+    const title = `${error.status} ${STATUS_CODES[error.status] ?? ''}`.trim();
+    ctx.type = 'html';
+    ctx.body = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${escapeHtml(error.message)}</p>\n`;
+    return;
+  }
+  ctx.body = { error: error.code, message: error.message, requestId: ctx.state.requestId };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,87 @@
+// GET {pathPrefix}/callback: the provider sends the browser back here. The login attempt named
+// by `state` is taken (once) and must open with this browser's login cookie; then openid-client
+// checks the response (state, iss), exchanges the code with the PKCE verifier, and verifies the
+// ID token (signature, iss, aud, exp, nonce). Only then is a session created, under a new
+// ticket (a session id is never carried over from before the login), and the browser goes to
+// the `rd` it asked for at the start. Any failure is a 400 and no session.
+import { claimAt } from '../authn/identity.ts';
+import { SidecarError } from '../errors.ts';
+import type { Context } from '../http/context.ts';
+import type { Endpoint } from '../http/sidecar-endpoints.ts';
+import type { Services } from '../runtime.ts';
+import { indexName } from '../sessions/sessions.ts';
+import type { Login } from './login.ts';
+import { reasonOf, type Tokens } from './provider-client.ts';
+import { requireLogin } from './require-login.ts';
+import { identityOf, newRecord } from './session-record.ts';
+
+export function callbackEndpoint(services: Services): Endpoint {
+  return {
+    methods: ['GET'],
+    async handle(ctx) {
+      const login = requireLogin(ctx);
+      try {
+        await finishLogin(ctx, login);
+        services.metrics.logins.inc({ result: 'success' });
+      } catch (error) {
+        if (error instanceof SidecarError) {
+          services.metrics.logins.inc({ result: error.status === 400 ? 'refused' : 'failed' });
+          services.logger.info(
+            {
+              reqId: ctx.state.requestId,
+              errorCode: error.code,
+              reason: error.cause ? reasonOf(error.cause) : undefined,
+            },
+            'login not completed',
+          );
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+async function finishLogin(ctx: Context, login: Login): Promise<void> {
+  const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
+  const binding = state === undefined ? undefined : login.cookies.binding(ctx.req, state);
+  const pending = await login.states.finish(state, binding);
+  const tokens = await login.client.exchange(ctx.querystring, {
+    expectedState: state as string,
+    expectedNonce: pending.nonce,
+    pkceCodeVerifier: pending.codeVerifier,
+  });
+  const claims = await claimsOf(login, tokens);
+  const record = newRecord(tokens, claims, Date.now() + login.sessionTtlMs);
+  if (identityOf(record, login.claims) === null) {
+    throw new SidecarError(400, 'login_failed', `the provider did not name the user (claim "${login.claims.user}")`);
+  }
+  // A session this browser had before ends: one browser, one session.
+  const previous = await login.sessions.load(login.cookies.sessionValues(ctx.req));
+  if (previous) await login.sessions.end(previous.ticket);
+  const value = await login.sessions.create(record, indexesOf(login, claims));
+  ctx.append('Set-Cookie', login.cookies.setSession(value));
+  ctx.append('Set-Cookie', login.cookies.clearBinding(state as string));
+  ctx.set('Cache-Control', 'no-store');
+  ctx.redirect(pending.rd);
+}
+
+/** The ID token's claims, completed from userinfo when it lacks the configured ones. */
+async function claimsOf(login: Login, tokens: Tokens): Promise<Readonly<Record<string, unknown>>> {
+  const fromIdToken = tokens.claims ?? {};
+  const wanted = [login.claims.user, login.claims.email, login.claims.groups, login.claims.preferredUsername];
+  if (wanted.every((name) => claimAt(fromIdToken, name) !== undefined) || typeof fromIdToken.sub !== 'string') {
+    return fromIdToken;
+  }
+  const fromUserinfo = await login.client.userinfo(tokens.accessToken, fromIdToken.sub);
+  // What the ID token says (signed, verified) wins over userinfo.
+  return { ...fromUserinfo, ...fromIdToken };
+}
+
+/** Back-channel logout names sessions by the provider's session id (sid) or subject (sub). */
+function indexesOf(login: Login, claims: Readonly<Record<string, unknown>>): string[] {
+  const { issuer } = login.client.options;
+  const indexes: string[] = [];
+  if (typeof claims.sid === 'string') indexes.push(indexName('sid', issuer, claims.sid));
+  if (typeof claims.sub === 'string') indexes.push(indexName('sub', issuer, claims.sub));
+  return indexes;
+}

@@ -1,0 +1,49 @@
+// How a login session's record is made from the provider's tokens, updated by a refresh, and
+// read back as an Identity. Claim names come from oidc.claims, as for bearer tokens.
+import { type Identity, identityFromClaims } from '../authn/identity.ts';
+import type { ClaimsConfig } from '../config/schema.ts';
+import type { SessionRecord } from '../sessions/sessions.ts';
+import type { Tokens } from './provider-client.ts';
+
+/** Refresh this long before the access token expires, or a quarter of its life if shorter. */
+const REFRESH_AHEAD_MS = 60_000;
+
+export function newRecord(tokens: Tokens, claims: Readonly<Record<string, unknown>>, expiresAt: number): SessionRecord {
+  return { claims, expiresAt, ...tokenFields(tokens, undefined) };
+}
+
+/** The record after a refresh: new tokens, claims updated by a new ID token, same end. */
+export function refreshedRecord(old: SessionRecord, tokens: Tokens): SessionRecord {
+  return {
+    claims: tokens.claims === undefined ? old.claims : { ...old.claims, ...tokens.claims },
+    expiresAt: old.expiresAt,
+    ...tokenFields(tokens, old),
+  };
+}
+
+function tokenFields(tokens: Tokens, old: SessionRecord | undefined) {
+  const now = Date.now();
+  const lifetimeMs = tokens.expiresIn === undefined ? undefined : tokens.expiresIn * 1000;
+  return {
+    scope: tokens.scope ?? old?.scope,
+    idToken: tokens.idToken ?? old?.idToken,
+    accessToken: tokens.accessToken,
+    // A provider that does not rotate refresh tokens sends none with a refresh: keep the old one.
+    refreshToken: tokens.refreshToken ?? old?.refreshToken,
+    accessExpiresAt: lifetimeMs === undefined ? undefined : now + lifetimeMs,
+    refreshAt: lifetimeMs === undefined ? undefined : now + lifetimeMs - Math.min(REFRESH_AHEAD_MS, lifetimeMs / 4),
+  };
+}
+
+/** The identity a session proves; null when the configured user claim is missing. */
+export function identityOf(record: SessionRecord, names: ClaimsConfig): Identity | null {
+  const identity = identityFromClaims(record.claims, names, 'session');
+  if (identity === null) return null;
+  const granted = record.scope?.split(' ').filter((s) => s !== '') ?? [];
+  return {
+    ...identity,
+    scopes: [...new Set([...identity.scopes, ...granted])],
+    expiresAt: record.expiresAt,
+    accessToken: record.accessToken,
+  };
+}

@@ -1,0 +1,100 @@
+// The embedded store: bounded (least recently used entries go first), with a TTL per key. One
+// replica only: use Redis to share sessions between replicas. Values are copied in and out,
+// so a caller can never change what another one reads, as with Redis.
+import { LRUCache } from 'lru-cache';
+import type { Counter, SessionStore } from './store.ts';
+
+interface Expiring {
+  expiresAt: number;
+}
+
+interface CounterEntry extends Expiring {
+  count: number;
+}
+
+interface SetEntry extends Expiring {
+  members: Set<string>;
+}
+
+/** A set holds at most this many members; the oldest go first (an index, not a log). */
+const MAX_MEMBERS = 1000;
+
+export class MemoryStore implements SessionStore {
+  readonly kind = 'memory';
+  private readonly values: LRUCache<string, Uint8Array>;
+  private readonly counters: LRUCache<string, CounterEntry>;
+  private readonly sets: LRUCache<string, SetEntry>;
+
+  constructor(maxEntries = 100_000) {
+    this.values = new LRUCache({ max: maxEntries, ttlAutopurge: false });
+    this.counters = new LRUCache({ max: maxEntries, ttlAutopurge: false });
+    this.sets = new LRUCache({ max: maxEntries, ttlAutopurge: false });
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    const value = this.values.get(key);
+    return value === undefined ? null : value.slice();
+  }
+
+  async set(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
+    this.values.set(key, value.slice(), { ttl: ttlOf(ttlMs) });
+  }
+
+  async take(key: string): Promise<Uint8Array | null> {
+    const value = this.values.get(key) ?? null;
+    this.values.delete(key);
+    return value;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.values.delete(key);
+    this.counters.delete(key);
+    this.sets.delete(key);
+  }
+
+  async increment(key: string, ttlMs: number): Promise<Counter> {
+    const now = Date.now();
+    const entry = live(this.counters.get(key), now) ?? { count: 0, expiresAt: now + ttlOf(ttlMs) };
+    entry.count++;
+    this.counters.set(key, entry, { ttl: ttlOf(entry.expiresAt - now) });
+    return { count: entry.count, ttlMs: entry.expiresAt - now };
+  }
+
+  async peek(key: string): Promise<Counter> {
+    const now = Date.now();
+    const entry = live(this.counters.get(key), now);
+    return entry ? { count: entry.count, ttlMs: entry.expiresAt - now } : { count: 0, ttlMs: 0 };
+  }
+
+  async addMember(key: string, member: string, ttlMs: number): Promise<void> {
+    const now = Date.now();
+    const entry = live(this.sets.get(key), now) ?? { members: new Set<string>(), expiresAt: 0 };
+    entry.members.delete(member);
+    entry.members.add(member);
+    if (entry.members.size > MAX_MEMBERS) entry.members.delete(entry.members.values().next().value as string);
+    entry.expiresAt = Math.max(entry.expiresAt, now + ttlOf(ttlMs));
+    this.sets.set(key, entry, { ttl: entry.expiresAt - now });
+  }
+
+  async takeMembers(key: string): Promise<string[]> {
+    const entry = live(this.sets.get(key), Date.now());
+    this.sets.delete(key);
+    return entry ? [...entry.members] : [];
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.values.clear();
+    this.counters.clear();
+    this.sets.clear();
+  }
+}
+
+function ttlOf(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs));
+}
+
+function live<T extends Expiring>(entry: T | undefined, now: number): T | undefined {
+  return entry && entry.expiresAt > now ? entry : undefined;
+}

@@ -1,0 +1,44 @@
+// The last step: the app receives the request with the sidecar's headers, and the client gets
+// the app's answer, streamed. WebSocket upgrades are handed over here too.
+import type { Socket } from 'node:net';
+import type { Step } from '../http/context.ts';
+import { unmapIPv4 } from '../http/trusted-proxies.ts';
+import type { Services } from '../runtime.ts';
+import { buildUpstreamHeaders } from './headers.ts';
+
+export function proxy(services: Services): Step {
+  return async (ctx) => {
+    const { runtime, identity, target, requestId, upgrade } = ctx.state;
+    const peerAddress = unmapIPv4(ctx.req.socket.remoteAddress ?? '');
+    const facts = {
+      trusted: runtime.trustedProxies.trusts(peerAddress),
+      peerAddress,
+      scheme: 'http' as const,
+      requestId,
+    };
+    const headers = buildUpstreamHeaders(
+      ctx.req.rawHeaders,
+      identity ?? null,
+      facts,
+      runtime.headerPolicy,
+      upgrade !== undefined,
+    );
+    const path = target ? target.forwardPath + target.query : '/';
+    ctx.respond = false;
+    if (upgrade) {
+      ctx.res.detachSocket(upgrade.socket as Socket);
+      ctx.req.url = path;
+      ctx.state.upstreamStatus = await services.websockets.upgrade(
+        runtime.upstream.origin,
+        ctx.req,
+        upgrade.socket,
+        upgrade.head,
+        headers,
+      );
+      return;
+    }
+    const result = await runtime.upstream.forward(ctx.req, ctx.res, path, headers);
+    ctx.state.upstreamStatus = result.status;
+    services.metrics.upstreamDuration.observe({ status: String(result.status) }, result.headersSeconds);
+  };
+}

@@ -1,0 +1,68 @@
+// WebSocket upgrades, after the same authentication and authorization as any request, are
+// handed to http-proxy's ws(), which pipes the two sockets once the app accepts.
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+
+type Settle = (status: number) => void;
+
+export class WebSocketProxy {
+  private readonly proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: false });
+  /** The pending upgrades, settled with the app's answer (101, or its refusal). */
+  private readonly pending = new WeakMap<IncomingMessage, Settle>();
+  /** Upgraded connections, so that a drain can close them. */
+  readonly sockets = new Set<Duplex>();
+
+  constructor() {
+    // Without a listener an error event would crash the process; each call has its callback.
+    this.proxy.on('error', () => {});
+    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502));
+      proxyReq.once('upgrade', () => this.settle(req, 101));
+    });
+  }
+
+  /**
+   * Proxies the upgrade with exactly these headers. Resolves with the status the client got:
+   * 101 when the app switched protocols, the app's own answer when it refused, 502 when it
+   * could not be reached.
+   */
+  upgrade(target: string, req: IncomingMessage, socket: Duplex, head: Buffer, headers: string[]): Promise<number> {
+    req.headers = toHeaderObject(headers);
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return new Promise((resolve) => {
+      this.pending.set(req, resolve);
+      this.proxy.ws(req, socket, head, { target }, () => {
+        if (this.settle(req, 502) && socket.writable) {
+          socket.write('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        }
+        socket.destroy();
+      });
+    });
+  }
+
+  closeAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** True when this call settled the upgrade (nothing had been answered yet). */
+  private settle(req: IncomingMessage, status: number): boolean {
+    const resolve = this.pending.get(req);
+    if (!resolve) return false;
+    this.pending.delete(req);
+    resolve(status);
+    return true;
+  }
+}
+
+function toHeaderObject(flat: readonly string[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = (flat[i] as string).toLowerCase();
+    const value = flat[i + 1] as string;
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return headers;
+}

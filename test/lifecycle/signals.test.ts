@@ -1,0 +1,215 @@
+// SIGTERM drain and config reload (SIGHUP, file change, Kubernetes symlink swap), with the
+// sidecar as a real child process.
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { serveCli } from '../support/cli.ts';
+import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
+import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
+import { tempDir } from '../support/sidecar.ts';
+
+let upstream: EchoUpstream;
+let key: SigningKey;
+
+beforeAll(async () => {
+  upstream = await startEchoUpstream();
+  key = await createSigningKey('ES256', 'k1');
+});
+afterAll(() => upstream?.close());
+
+function baseConfig(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(key)));
+  return {
+    listen: '127.0.0.1:0',
+    admin: { listen: '127.0.0.1:0' },
+    upstream: { url: upstream.url, timeoutSeconds: 30 },
+    jwt: { issuer: ISSUER, audience: AUDIENCE, keysFile: 'jwks.json' },
+    ...extra,
+  };
+}
+
+/** A GET that resolves with its status, or 0 if the connection failed. */
+function get(url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+const readyStatus = async (adminUrl: string) => (await fetch(`${adminUrl}/readyz`)).status;
+
+async function reloads(adminUrl: string, result: 'applied' | 'rejected'): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  return Number(new RegExp(`auth_sidecar_config_reloads_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('SIGTERM', () => {
+  it('turns readiness off, stops accepting, lets in-flight requests finish, exits 0', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir), { dir });
+    const token = await signToken(key);
+    expect(await readyStatus(sidecar.adminUrl)).toBe(200);
+    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500`, { authorization: `Bearer ${token}` });
+    await new Promise((r) => setTimeout(r, 300));
+    sidecar.kill('SIGTERM');
+    await sidecar.waitForLine((l) => l.msg === 'draining');
+    expect(await readyStatus(sidecar.adminUrl)).toBe(503);
+    const ready = await (await fetch(`${sidecar.adminUrl}/readyz`)).json();
+    expect(ready).toMatchObject({ ready: false, checks: { shutdown: { ok: false, error: 'shutting down' } } });
+    expect(await get(`${sidecar.url}/after`, { authorization: `Bearer ${token}` })).toBe(0);
+    expect(await inFlight).toBe(200);
+    expect(await sidecar.exited).toBe(0);
+  });
+
+  it('cuts what is still running after shutdownTimeoutSeconds and exits 1', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir, { shutdownTimeoutSeconds: 1 }), { dir });
+    const inFlight = get(`${sidecar.url}/slow-headers?ms=10000`, { authorization: `Bearer ${await signToken(key)}` });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    sidecar.kill('SIGTERM');
+    expect(await sidecar.exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(await inFlight).toBe(0);
+  });
+});
+
+describe('reload', () => {
+  it('applies a changed config on SIGHUP, without dropping a keep-alive connection', async () => {
+    const dir = tempDir();
+    const config = baseConfig(dir);
+    const sidecar = await serveCli(config, { dir });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await get(`${sidecar.url}/public/x`, {}, agent)).toBe(401);
+      writeFileSync(sidecar.configFile, stringify({ ...config, routes: [{ path: '/public/**', auth: 'none' }] }));
+      sidecar.child.kill('SIGHUP');
+      await eventually(async () => (await reloads(sidecar.adminUrl, 'applied')) >= 1);
+      expect(await get(`${sidecar.url}/public/x`, {}, agent)).toBe(200);
+      const sockets = Object.values(agent.sockets).flat().length + Object.values(agent.freeSockets).flat().length;
+      expect(sockets).toBe(1);
+    } finally {
+      agent.destroy();
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+
+  it('notices a changed config file by itself within 5 s', async () => {
+    const dir = tempDir();
+    const config = baseConfig(dir);
+    const sidecar = await serveCli(config, { dir });
+    try {
+      writeFileSync(sidecar.configFile, stringify({ ...config, routes: [{ path: '/**', auth: 'none' }] }));
+      await eventually(async () => (await get(`${sidecar.url}/anything`)) === 200, 5000);
+      await sidecar.waitForLine((l) => l.msg === 'config reloaded' && l.reason === 'file change');
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+
+  it('follows a Kubernetes ConfigMap update (the ..data symlink swap)', async () => {
+    // Kubernetes mounts: config.yaml -> ..data/config.yaml, ..data -> ..<timestamp>/
+    const mount = tempDir();
+    const version = (name: string, config: Record<string, unknown>) => {
+      mkdirSync(join(mount, name));
+      writeFileSync(join(mount, name, 'config.yaml'), stringify(config));
+      writeFileSync(join(mount, name, 'jwks.json'), JSON.stringify(jwksOf(key)));
+    };
+    const config = baseConfig(tempDir());
+    version('..2026_01_01_v1', config);
+    symlinkSync('..2026_01_01_v1', join(mount, '..data'));
+    symlinkSync('..data/config.yaml', join(mount, 'config.yaml'));
+    symlinkSync('..data/jwks.json', join(mount, 'jwks.json'));
+    const sidecar = await serveCli({}, { configFile: join(mount, 'config.yaml'), dir: mount });
+    try {
+      expect(await get(`${sidecar.url}/open`)).toBe(401);
+      version('..2026_01_01_v2', { ...config, routes: [{ path: '/open', auth: 'none' }] });
+      symlinkSync('..2026_01_01_v2', join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      await eventually(async () => (await get(`${sidecar.url}/open`)) === 200, 5000);
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+
+  it('refuses an invalid new config: logged, counted, and the old one keeps serving', async () => {
+    const dir = tempDir();
+    const config = baseConfig(dir);
+    const sidecar = await serveCli(config, { dir });
+    const token = await signToken(key);
+    try {
+      writeFileSync(sidecar.configFile, stringify({ ...config, upstream: { url: 'not a url' }, secretish: 'x' }));
+      await eventually(async () => (await reloads(sidecar.adminUrl, 'rejected')) >= 1);
+      const line = await sidecar.waitForLine((l) => l.msg === 'config reload rejected; the running config stays');
+      expect(line.level).toBe('error');
+      expect(line.problems).toEqual(
+        expect.arrayContaining([
+          'config: upstream.url: must be an absolute http(s) upstream URL',
+          'config: secretish: unknown key',
+        ]),
+      );
+      expect(await get(`${sidecar.url}/api`, { authorization: `Bearer ${token}` })).toBe(200);
+      expect(await readyStatus(sidecar.adminUrl)).toBe(200);
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+
+  it('reloads a changed keys file (key rotation through a mounted Secret)', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir), { dir });
+    const next = await createSigningKey('ES256', 'k2');
+    try {
+      expect(await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(next)}` })).toBe(401);
+      writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(next)));
+      await eventually(
+        async () => (await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(next)}` })) === 200,
+      );
+      expect(await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(key)}` })).toBe(401);
+      // A broken keys file is refused; the last good keys stay.
+      writeFileSync(join(dir, 'jwks.json'), '{ not json');
+      await eventually(async () => (await reloads(sidecar.adminUrl, 'rejected')) >= 1);
+      expect(await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(next)}` })).toBe(200);
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+
+  it('says a changed listen address needs a restart, and keeps listening where it was', async () => {
+    const dir = tempDir();
+    const config = baseConfig(dir);
+    const sidecar = await serveCli(config, { dir });
+    try {
+      writeFileSync(sidecar.configFile, stringify({ ...config, listen: '127.0.0.1:1' }));
+      const warning = await sidecar.waitForLine(
+        (l) => typeof l.msg === 'string' && l.msg.startsWith('a changed listen address needs a restart'),
+      );
+      expect(warning.level).toBe('warn');
+      expect(await get(`${sidecar.url}/api`)).toBe(401);
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+});

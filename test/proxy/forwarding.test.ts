@@ -1,0 +1,355 @@
+// Forwarding through a real sidecar to a real upstream: headers the app receives, streaming,
+// failures of the app, WebSocket upgrades, the sidecar's own endpoints.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { type EchoUpstream, echoOf, startEchoUpstream } from '../support/echo-upstream.ts';
+import {
+  AUDIENCE,
+  createSigningKey,
+  ISSUER,
+  type JwksServer,
+  type SigningKey,
+  signToken,
+  startJwksServer,
+} from '../support/keys.ts';
+import { parseRawResponse, rawRequest } from '../support/raw-http.ts';
+import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
+
+let upstream: EchoUpstream;
+let jwks: JwksServer;
+let key: SigningKey;
+let sidecar: TestSidecar;
+let token: string;
+
+const jwt = () => ({ issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.jwksUri });
+
+beforeAll(async () => {
+  upstream = await startEchoUpstream();
+  key = await createSigningKey('ES256');
+  jwks = await startJwksServer([key]);
+  token = await signToken(key, { sub: 'alice', email: 'alice@example.com', groups: ['staff'] });
+  sidecar = await startTestSidecar({
+    upstream: { url: upstream.url, timeoutSeconds: 1 },
+    jwt: jwt(),
+    routes: [{ path: '/public/**', auth: 'none' }],
+  });
+});
+
+afterAll(async () => {
+  await sidecar?.stop();
+  await jwks?.close();
+  await upstream?.close();
+});
+
+const auth = () => ({ authorization: `Bearer ${token}` });
+
+async function raw(lines: string[], body = ''): Promise<ReturnType<typeof parseRawResponse>> {
+  const text = await rawRequest(sidecar.url, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n${body}`);
+  return parseRawResponse(text);
+}
+
+describe('identity headers cannot be spoofed', () => {
+  it('mixed case, underscore spelling and duplicates are all replaced', async () => {
+    const res = await raw([
+      'GET /api HTTP/1.1',
+      'Host: app.example',
+      `Authorization: Bearer ${token}`,
+      'X-Forwarded-User: mallory',
+      'x-forwarded-user: mallory2',
+      'X-FORWARDED-GROUPS: admins',
+      'X_Forwarded_User: mallory3',
+      'X_FORWARDED_EMAIL: root@example.com',
+      'x-forwarded-preferred-username: root',
+    ]);
+    expect(res.status).toBe(200);
+    const echo = JSON.parse(res.body);
+    expect(echo.headers['x-forwarded-user']).toEqual(['alice']);
+    expect(echo.headers['x-forwarded-email']).toEqual(['alice@example.com']);
+    expect(echo.headers['x-forwarded-groups']).toEqual(['staff']);
+    expect(echo.headers['x-forwarded-preferred-username']).toBeUndefined();
+    expect(Object.keys(echo.headers).filter((h) => h.includes('_'))).toEqual([]);
+  });
+
+  it('Connection: close, X-Forwarded-User cannot remove the injected identity', async () => {
+    const res = await raw([
+      'GET /api HTTP/1.1',
+      'Host: x',
+      `Authorization: Bearer ${token}`,
+      'Connection: close, X-Forwarded-User',
+    ]);
+    expect(JSON.parse(res.body).headers['x-forwarded-user']).toEqual(['alice']);
+  });
+
+  it('a public route forwards no identity, and still strips the client’s', async () => {
+    const res = await fetch(`${sidecar.url}/public/page`, {
+      headers: { 'x-forwarded-user': 'mallory', 'x-forwarded-groups': 'admins' },
+    });
+    expect(res.status).toBe(200);
+    const echo = await echoOf(res);
+    expect(echo.headers['x-forwarded-user']).toBeUndefined();
+    expect(echo.headers['x-forwarded-groups']).toBeUndefined();
+  });
+
+  it('headers named in Connection and other hop-by-hop headers do not reach the app', async () => {
+    const res = await raw([
+      'GET /api HTTP/1.1',
+      'Host: x',
+      `Authorization: Bearer ${token}`,
+      'Connection: keep-alive, X-Hop',
+      'X-Hop: 1',
+      'Keep-Alive: timeout=5',
+      'TE: trailers',
+      'Proxy-Authorization: Basic Zm9vOmJhcg==',
+      'X-Kept: yes',
+    ]);
+    const headers = JSON.parse(res.body).headers;
+    for (const name of ['x-hop', 'keep-alive', 'te', 'proxy-authorization'])
+      expect(headers[name], name).toBeUndefined();
+    expect(headers['x-kept']).toEqual(['yes']);
+  });
+
+  it('hop-by-hop headers of the app’s answer do not reach the client; repeated ones do', async () => {
+    const res = await raw(['GET /hop-by-hop HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`]);
+    expect(res.headers.get('x-secret-hop')).toBeUndefined();
+    expect(res.headers.get('keep-alive')).toBeUndefined();
+    expect(res.headers.get('x-kept')).toEqual(['yes']);
+    const echo = await raw(['GET /api HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`]);
+    expect(echo.headers.get('set-cookie')).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+  });
+});
+
+describe('forwarding headers', () => {
+  it('replaces X-Forwarded-* from an untrusted client with what the sidecar sees', async () => {
+    const res = await fetch(`${sidecar.url}/api`, {
+      headers: {
+        ...auth(),
+        'x-forwarded-for': '1.2.3.4',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+      },
+    });
+    const echo = await echoOf(res);
+    expect(echo.headers['x-forwarded-for']).toEqual(['127.0.0.1']);
+    expect(echo.headers['x-forwarded-proto']).toEqual(['http']);
+    expect(echo.headers['x-forwarded-host']).toEqual([new URL(sidecar.url).host]);
+    expect(echo.headers.host).toEqual([new URL(sidecar.url).host]);
+  });
+
+  it('appends to X-Forwarded-For and keeps proto and host from a trusted proxy', async () => {
+    const trusting = await startTestSidecar({
+      upstream: { url: upstream.url },
+      jwt: jwt(),
+      trustedProxies: ['127.0.0.0/8'],
+    });
+    try {
+      const res = await fetch(`${trusting.url}/api`, {
+        headers: {
+          ...auth(),
+          'x-forwarded-for': '203.0.113.7',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'app.example',
+        },
+      });
+      const echo = await echoOf(res);
+      expect(echo.headers['x-forwarded-for']).toEqual(['203.0.113.7, 127.0.0.1']);
+      expect(echo.headers['x-forwarded-proto']).toEqual(['https']);
+      expect(echo.headers['x-forwarded-host']).toEqual(['app.example']);
+      const log = trusting.logs.find((l) => l.msg === 'request');
+      expect(log?.client).toBe('203.0.113.7');
+    } finally {
+      await trusting.stop();
+    }
+  });
+
+  it('keeps a well-formed X-Request-Id, replaces any other, and echoes it to the client', async () => {
+    const kept = await fetch(`${sidecar.url}/api`, { headers: { ...auth(), 'x-request-id': 'abc-123_X.y' } });
+    expect(kept.headers.get('x-request-id')).toBe('abc-123_X.y');
+    expect((await echoOf(kept)).headers['x-request-id']).toEqual(['abc-123_X.y']);
+    for (const bad of ['has space', 'a'.repeat(129), 'semi;colon', '']) {
+      const res = await fetch(`${sidecar.url}/api`, { headers: { ...auth(), 'x-request-id': bad } });
+      const id = res.headers.get('x-request-id') ?? '';
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect((await echoOf(res)).headers['x-request-id']).toEqual([id]);
+    }
+  });
+});
+
+describe('requests and answers', () => {
+  it('forwards method, path, query and body; HEAD and 100-continue work', async () => {
+    const post = await fetch(`${sidecar.url}/api/items?b=2&a=1`, { method: 'POST', headers: auth(), body: 'hello' });
+    expect(await echoOf(post)).toMatchObject({ method: 'POST', url: '/api/items?b=2&a=1', bodyBytes: 5 });
+    const head = await fetch(`${sidecar.url}/api`, { method: 'HEAD', headers: auth() });
+    expect(head.status).toBe(200);
+    const continued = await raw(
+      ['POST /api HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Expect: 100-continue', 'Content-Length: 3'],
+      'abc',
+    );
+    expect(continued.status).toBe(100);
+  });
+
+  it('refuses a request with two Authorization headers with 400', async () => {
+    const res = await raw([
+      'GET /api HTTP/1.1',
+      'Host: x',
+      `Authorization: Bearer ${token}`,
+      `Authorization: Bearer ${token}`,
+    ]);
+    expect(res.status).toBe(400);
+  });
+
+  it('refuses an ambiguous path with 400 before authentication', async () => {
+    const res = await raw(['GET /public/..%2fadmin HTTP/1.1', 'Host: x']);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_path' });
+  });
+
+  it('answers malformed HTTP with a 4xx and keeps serving', async () => {
+    const garbage = parseRawResponse(await rawRequest(sidecar.url, 'GARBAGE\r\n\r\n'));
+    expect(garbage.status).toBe(400);
+    const badHeader = parseRawResponse(
+      await rawRequest(sidecar.url, 'GET / HTTP/1.1\r\nHost: x\r\nX-Bad Name: 1\r\n\r\n'),
+    );
+    expect(badHeader.status).toBe(400);
+    const smuggle = parseRawResponse(
+      await rawRequest(
+        sidecar.url,
+        'POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      ),
+    );
+    expect(smuggle.status).toBe(400);
+    expect((await fetch(`${sidecar.url}/api`, { headers: auth() })).status).toBe(200);
+  });
+
+  it('reads an absolute-form request target by its path only', async () => {
+    const res = await raw([
+      'GET http://evil.example/api/abs?q=1 HTTP/1.1',
+      'Host: x',
+      `Authorization: Bearer ${token}`,
+    ]);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).url).toBe('/api/abs?q=1');
+  });
+
+  it('answers 502 when the app refuses the connection, without internals', async () => {
+    const down = await startTestSidecar({ upstream: { url: 'http://127.0.0.1:9' }, jwt: jwt() });
+    try {
+      const res = await fetch(`${down.url}/api`, { headers: auth() });
+      expect(res.status).toBe(502);
+      const body = await res.text();
+      expect(body).toContain('upstream_unavailable');
+      expect(body).not.toMatch(/ECONNREFUSED|127\.0\.0\.1:9|undici|at /);
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('answers 502 when the app resets the connection', async () => {
+    const res = await fetch(`${sidecar.url}/reset`, { headers: auth() });
+    expect(res.status).toBe(502);
+  });
+
+  it('answers 504 when the app sends no headers within timeoutSeconds', async () => {
+    const started = Date.now();
+    const res = await fetch(`${sidecar.url}/slow-headers?ms=3000`, { headers: auth() });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: 'upstream_timeout' });
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('cuts the connection when the app’s body stalls past the timeout', async () => {
+    const res = await fetch(`${sidecar.url}/slow-body`, { headers: auth() });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+});
+
+describe('WebSocket', () => {
+  const wsUrl = () => sidecar.url.replace('http', 'ws');
+
+  it('proxies an upgrade with a valid token, with identity headers, and echoes messages', async () => {
+    const socket = new WebSocket(`${wsUrl()}/ws?room=1`, { headers: { ...auth(), 'x-forwarded-user': 'mallory' } });
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.on('open', () => socket.send('ping'));
+      socket.on('message', (data) => resolve(data.toString()));
+      socket.on('error', reject);
+    });
+    socket.close();
+    expect(reply).toBe('ping');
+    const seen = upstream.received.findLast((r) => r.url === '/ws?room=1');
+    expect(seen?.headers['x-forwarded-user']).toEqual(['alice']);
+    expect(seen?.headers.upgrade).toEqual(['websocket']);
+  });
+
+  it('refuses an upgrade without a token with a complete 401 and its challenge, then closes', async () => {
+    const res = await raw([
+      'GET /ws HTTP/1.1',
+      'Host: x',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+    ]);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toEqual(['Bearer realm="auth-sidecar"']);
+    expect(res.headers.get('connection')).toEqual(['close']);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'unauthenticated' });
+  });
+
+  it('refuses an upgrade with a bad token the same way', async () => {
+    const socket = new WebSocket(`${wsUrl()}/ws`, { headers: { authorization: 'Bearer not.a.token' } });
+    const status = await new Promise<number>((resolve) =>
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(401);
+  });
+});
+
+describe('the sidecar’s own endpoints', () => {
+  it('never proxies the path prefix: an unknown endpoint is a 404 from the sidecar', async () => {
+    const before = upstream.received.length;
+    const res = await fetch(`${sidecar.url}/oauth2/nothing`, { headers: auth() });
+    expect(res.status).toBe(404);
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it('answers userinfo with the caller’s identity, or 401', async () => {
+    const res = await fetch(`${sidecar.url}/oauth2/userinfo`, { headers: auth() });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      user: 'alice',
+      email: 'alice@example.com',
+      groups: ['staff'],
+      authMethod: 'jwt',
+    });
+    const anonymous = await fetch(`${sidecar.url}/oauth2/userinfo`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="auth-sidecar"');
+  });
+});
+
+describe('access log', () => {
+  it('writes one line per request with the contract’s fields and no credentials', async () => {
+    await fetch(`${sidecar.url}/api/logged?secret=query`, {
+      headers: { ...auth(), 'x-request-id': 'log-check-1', cookie: 'session=abc' },
+    });
+    const lines = sidecar.logs.filter((l) => l.reqId === 'log-check-1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      msg: 'request',
+      method: 'GET',
+      path: '/api/logged',
+      status: 200,
+      user: 'alice',
+      authMethod: 'jwt',
+      route: null,
+      upstreamStatus: 200,
+    });
+    expect(typeof lines[0]?.durationMs).toBe('number');
+    expect(typeof lines[0]?.time).toBe('string');
+    const all = JSON.stringify(sidecar.logs);
+    expect(all).not.toContain(token);
+    expect(all).not.toContain('session=abc');
+    expect(all).not.toContain('secret=query');
+  });
+});
