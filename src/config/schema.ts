@@ -360,6 +360,16 @@ function checkOidc(value: Loose, ctx: Ctx): void {
       message: '"none" needs a Secure cookie: an https publicUrl, or session.cookie.secure: true',
     });
   }
+  // Browsers also drop a "__Secure-" or "__Host-" cookie that is not Secure (prefixes matched
+  // without regard to case): the same login loop.
+  const prefix = typeof cookie.name === 'string' ? /^__(secure|host)-/i.exec(cookie.name)?.[0] : undefined;
+  if (prefix !== undefined && secure !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['session', 'cookie', 'name'],
+      message: `a "${prefix}" cookie must be Secure: an https publicUrl, or session.cookie.secure: true`,
+    });
+  }
 }
 
 function checkJwtEntries(entries: unknown[], ctx: Ctx): void {

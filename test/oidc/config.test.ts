@@ -40,6 +40,26 @@ describe('oidc config', () => {
     }
   });
 
+  it('refuses a __Host- or __Secure- cookie name without a Secure cookie (browsers would drop it)', async () => {
+    for (const name of ['__Host-session', '__secure-session']) {
+      const refused = await runCli([
+        'check-config',
+        '--config',
+        configFile({ ...BASE, session: { cookie: { secret: SECRET, name } } }),
+      ]);
+      expect(refused.code).toBe(78);
+      expect(refused.stderr).toContain(
+        `config: session.cookie.name: a "${name.slice(0, name.indexOf('-') + 1)}" cookie must be Secure: an https publicUrl, or session.cookie.secure: true`,
+      );
+    }
+    for (const ok of [
+      { ...BASE, session: { cookie: { secret: SECRET, name: '__Host-session', secure: true } } },
+      { ...BASE, publicUrl: 'https://app.test', session: { cookie: { secret: SECRET, name: '__Secure-session' } } },
+    ]) {
+      expect((await runCli(['check-config', '--config', configFile(ok)])).code).toBe(0);
+    }
+  });
+
   it('starts without the provider, and says in the log that discovery failed', async () => {
     const sidecar = await serveCli({ ...BASE, session: { cookie: { secret: SECRET } } });
     try {
