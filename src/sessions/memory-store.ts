@@ -1,6 +1,9 @@
 // The embedded store: bounded (least recently used entries go first), with a TTL per key. One
 // replica only: use Redis to share sessions between replicas. Values are copied in and out,
 // so a caller can never change what another one reads, as with Redis.
+// The bound applies per namespace (the key up to its first ":", such as "session", "login",
+// "basic"), so that what anyone can create without signing in (login attempts at /start,
+// failed basic logins) only ever evicts more of the same, never the sessions of signed-in users.
 import { LRUCache } from 'lru-cache';
 import type { Counter, SessionStore } from './store.ts';
 
@@ -21,14 +24,15 @@ const MAX_MEMBERS = 1000;
 
 export class MemoryStore implements SessionStore {
   readonly kind = 'memory';
-  private readonly values: LRUCache<string, Uint8Array>;
-  private readonly counters: LRUCache<string, CounterEntry>;
-  private readonly sets: LRUCache<string, SetEntry>;
+  private readonly values: Namespaces<Uint8Array>;
+  private readonly counters: Namespaces<CounterEntry>;
+  private readonly sets: Namespaces<SetEntry>;
 
+  /** `maxEntries` bounds each namespace of each kind of entry (values, counters, sets). */
   constructor(maxEntries = 100_000) {
-    this.values = new LRUCache({ max: maxEntries, ttlAutopurge: false });
-    this.counters = new LRUCache({ max: maxEntries, ttlAutopurge: false });
-    this.sets = new LRUCache({ max: maxEntries, ttlAutopurge: false });
+    this.values = new Namespaces(maxEntries);
+    this.counters = new Namespaces(maxEntries);
+    this.sets = new Namespaces(maxEntries);
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -97,4 +101,41 @@ function ttlOf(ttlMs: number): number {
 
 function live<T extends Expiring>(entry: T | undefined, now: number): T | undefined {
   return entry && entry.expiresAt > now ? entry : undefined;
+}
+
+/** One LRU per namespace (the key up to its first ":"), each bounded on its own. */
+class Namespaces<V extends object> {
+  private readonly maxEntries: number;
+  private readonly caches = new Map<string, LRUCache<string, V>>();
+
+  constructor(maxEntries: number) {
+    this.maxEntries = maxEntries;
+  }
+
+  get(key: string): V | undefined {
+    return this.cache(key).get(key);
+  }
+
+  set(key: string, value: V, options: { ttl: number }): void {
+    this.cache(key).set(key, value, options);
+  }
+
+  delete(key: string): void {
+    this.cache(key).delete(key);
+  }
+
+  clear(): void {
+    this.caches.clear();
+  }
+
+  private cache(key: string): LRUCache<string, V> {
+    const at = key.indexOf(':');
+    const name = at === -1 ? '' : key.slice(0, at);
+    let cache = this.caches.get(name);
+    if (cache === undefined) {
+      cache = new LRUCache({ max: this.maxEntries, ttlAutopurge: false });
+      this.caches.set(name, cache);
+    }
+    return cache;
+  }
 }

@@ -151,6 +151,22 @@ describe('MemoryStore bounds', () => {
     expect(await store.get('a')).toBeNull();
     expect(await store.get('d')).not.toBeNull();
   });
+
+  it('bounds each namespace on its own: a flood of login attempts never evicts a session', async () => {
+    const store = new MemoryStore(3);
+    await store.set('session:alice', bytes('sealed'), 10_000);
+    await store.addMember('index:sub:alice', 'alice', 10_000);
+    // What anyone can create without signing in: login attempts, failed basic logins.
+    for (let i = 0; i < 10; i++) {
+      await store.set(`login:${i}`, bytes('attempt'), 10_000);
+      await store.increment(`basic:failures:${i}`, 10_000);
+      await store.set(`basic:locked:${i}`, bytes('1'), 10_000);
+    }
+    expect(await store.get('session:alice')).not.toBeNull();
+    expect(await store.takeMembers('index:sub:alice')).toEqual(['alice']);
+    expect(await store.get('login:0')).toBeNull();
+    expect(await store.get('login:9')).not.toBeNull();
+  });
 });
 
 contract('redis (one server)', () => new RedisStore(redisConfig({ url: 'redis://127.0.0.1:6379/0' }), logger));
