@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Stops any server process a test file left running (test/support/children.ts).
+    setupFiles: ['test/support/setup.ts'],
     // A skipped or focused test must never pass CI unnoticed.
     allowOnly: false,
     // The JSON results let .ci/run close with a plain "N passed, N failed" line.

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { track } from './children.ts';
 import { tempDir } from './sidecar.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -64,10 +65,12 @@ export async function serveCli(
   if (!options.configFile) {
     writeFileSync(configFile, stringify({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, ...config }));
   }
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
-    env: { PATH: process.env.PATH, ...options.env },
-    cwd: ROOT,
-  });
+  const child = track(
+    spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
+      env: { PATH: process.env.PATH, ...options.env },
+      cwd: ROOT,
+    }),
+  );
   const lines: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
     [];
@@ -110,7 +113,10 @@ export async function serveCli(
       void exited.then((code) => reject(new Error(`sidecar exited with ${code}: ${stderr}`)));
     });
   };
-  const started = await waitForLine((l) => l.msg === 'auth-sidecar started');
+  const started = await waitForLine((l) => l.msg === 'auth-sidecar started').catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return {
     child,
     url: started.listen as string,

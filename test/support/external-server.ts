@@ -2,6 +2,7 @@
 // waits until its port answers, and stops exactly the process it started.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { track } from './children.ts';
 
 export interface ExternalServer {
   readonly url: string;
@@ -16,7 +17,7 @@ export async function startExternalServer(
   port: number,
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ExternalServer> {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' });
+  const child = track(spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' }));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

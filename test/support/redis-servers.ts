@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { track } from './children.ts';
 import { freePort } from './free-port.ts';
 import { tempDir } from './sidecar.ts';
 
@@ -38,17 +39,9 @@ async function answers(port: number, command = 'PING', expect = 'PONG', cliArgs:
   return stdout.includes(expect) || stdout.includes('NOAUTH');
 }
 
-const children = new Set<ChildProcess>();
-// A test process that dies must not leave servers behind.
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
 function spawnQuiet(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: 'ignore' });
-  children.add(child);
+  const child = track(spawn(command, args, { stdio: 'ignore' }));
   child.on('error', () => {});
-  child.once('exit', () => children.delete(child));
   return child;
 }
 
