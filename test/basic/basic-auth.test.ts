@@ -254,6 +254,22 @@ describe('lockout', () => {
     }
   });
 
+  it('names the header Retry-After on the wire, as the contract writes it', async () => {
+    for (let i = 0; i < 3; i++) await expectRefused(basicAuth('grace', `guess-${i}`));
+    const rawHeaders = await new Promise<string[]>((resolve, reject) => {
+      const url = new URL('/api', sidecar.url);
+      const req = httpRequest(url, { headers: { authorization: basicAuth('grace', 'x') } }, (res) => {
+        res.resume();
+        resolve(res.rawHeaders);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const names = rawHeaders.filter((_, i) => i % 2 === 0);
+    expect(names).toContain('Retry-After');
+    expect(names).not.toContain('retry-after');
+  });
+
   it('answers a user that does not exist exactly as one that does', async () => {
     const statuses = async (user: string) => {
       const out: [number, string | null, unknown][] = [];

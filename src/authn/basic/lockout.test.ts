@@ -46,7 +46,7 @@ async function retryAfter(lockout: Lockout, user: string, address: string): Prom
   } catch (error) {
     expect(error).toBeInstanceOf(TooManyAttemptsError);
     expect((error as TooManyAttemptsError).status).toBe(429);
-    return Number((error as TooManyAttemptsError).headers['retry-after']);
+    return Number((error as TooManyAttemptsError).headers['Retry-After']);
   }
 }
 
