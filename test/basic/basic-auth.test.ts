@@ -28,6 +28,8 @@ beforeAll(async () => {
     { user: 'eve', password: 'eve-pw', kind: 'B', cost: 5 },
     { user: 'frank', password: 'frank-pw', kind: 'B', cost: 5 },
     { user: 'jürgen', password: 'jürgen-pw', kind: 'B', cost: 5 },
+    // Slow enough (~250 ms a check) that a burst of attempts is all in flight at once.
+    { user: 'ivy', password: 'ivy-pw', kind: 'B', cost: 12 },
   ]);
   writeFileSync(join(dir, 'groups'), 'admins: alice\nstaff: alice bob jürgen\n');
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(key)));
@@ -252,6 +254,21 @@ describe('lockout', () => {
       expect(res.headers.get('www-authenticate')).toBeNull();
       expect(await res.json()).toMatchObject({ error: 'too_many_attempts' });
     }
+  });
+
+  it('a burst of concurrent guesses is checked only up to the limit; the rest get 429', async () => {
+    const checks = async () => {
+      const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+      return Number(/^auth_sidecar_basic_hash_checks_total\{scheme="bcrypt"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await checks();
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => (await call('/api', basicAuth('ivy', `burst-${i}`))).status),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(17);
+    expect((await checks()) - before).toBeLessThanOrEqual(3);
+    expect((await call('/api', basicAuth('ivy', 'ivy-pw'))).status).toBe(429);
   });
 
   it('names the header Retry-After on the wire, as the contract writes it', async () => {

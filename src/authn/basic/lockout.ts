@@ -47,6 +47,8 @@ export class Lockout {
   private readonly metrics: Metrics;
   private local: MemoryStore | undefined;
   private storeDownUntil = 0;
+  /** Password checks under way in this process, by failure-counter key. */
+  private readonly pending = new Map<string, number>();
 
   constructor(settings: LockoutSettings, store: SessionStore, logger: Logger, metrics: Metrics) {
     this.settings = settings;
@@ -63,6 +65,34 @@ export class Lockout {
     const now = Date.now();
     const until = Math.max(0, ...locks.map((value) => (value ? Number(Buffer.from(value).toString()) : 0)));
     if (until > now) throw new TooManyAttemptsError((until - now) / 1000);
+  }
+
+  /**
+   * Runs one password check, unless the subject's failures plus the checks already under way
+   * in this process would pass its limit: then 429 at once, without hash work. Without this,
+   * attempts sent concurrently all pass ensureAllowed before any failure is counted, and a
+   * burst of a thousand guesses is checked in full against a limit of five.
+   */
+  async guard<T>(user: string, address: string, check: () => Promise<T>): Promise<T> {
+    const subjects = this.subjects(user, address);
+    if (subjects.length === 0) return check();
+    // Taken before the first await, so that concurrent attempts see each other.
+    const positions = subjects.map((s) => this.reserve(failureKey(s)));
+    try {
+      // The locks again too: an attempt that passed ensureAllowed just before a lock was set
+      // would otherwise find the count reset to 0 and be checked.
+      const [counts] = await Promise.all([
+        this.withStore((store) => Promise.all(subjects.map((s) => store.peek(failureKey(s))))),
+        this.ensureAllowed(user, address),
+      ]);
+      if (subjects.some((s, i) => (counts[i]?.count ?? 0) + (positions[i] ?? 0) > s.limit)) {
+        // The checks under way decide within a second whether the subject is locked.
+        throw new TooManyAttemptsError(1);
+      }
+      return await check();
+    } finally {
+      for (const s of subjects) this.release(failureKey(s));
+    }
   }
 
   /** Counts a failed attempt; locks each subject whose count reaches its limit. */
@@ -90,6 +120,19 @@ export class Lockout {
     if (this.settings.maxFailures === 0) return;
     const subject = userSubject(user, this.settings.maxFailures);
     await this.withStore((store) => store.delete(failureKey(subject)));
+  }
+
+  /** This attempt's place among the checks under way for a subject (1 for the only one). */
+  private reserve(key: string): number {
+    const position = (this.pending.get(key) ?? 0) + 1;
+    this.pending.set(key, position);
+    return position;
+  }
+
+  private release(key: string): void {
+    const left = (this.pending.get(key) ?? 1) - 1;
+    if (left > 0) this.pending.set(key, left);
+    else this.pending.delete(key);
   }
 
   private subjects(user: string, address: string): Subject[] {
