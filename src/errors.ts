@@ -68,7 +68,7 @@ export class ForbiddenError extends SidecarError {
 export class TooManyAttemptsError extends SidecarError {
   constructor(retryAfterSeconds: number) {
     super(429, 'too_many_attempts', 'too many failed attempts; try again later', {
-      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
     });
   }
 }
@@ -87,7 +87,7 @@ export class UpstreamError extends SidecarError {
 /** A dependency (session store, JWKS) is down: tell the client to retry, never loop a login. */
 export class ServiceUnavailableError extends SidecarError {
   constructor(code: string, message: string, cause?: unknown, retryAfterSeconds = 1) {
-    super(503, code, message, { headers: { 'retry-after': String(retryAfterSeconds) }, cause });
+    super(503, code, message, { headers: { 'Retry-After': String(retryAfterSeconds) }, cause });
   }
 }
 

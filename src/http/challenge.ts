@@ -13,7 +13,7 @@ export function challenges(
   const out: string[] = [];
   for (const method of methods) {
     if (method === 'jwt') out.push(bearerChallenge(realm, rejection?.method === 'jwt' ? rejection : undefined));
-    if (method === 'basic') out.push(`Basic realm="${realm}", charset="UTF-8"`);
+    if (method === 'basic') out.push(`Basic realm="${realm}"`);
   }
   // A login session has no registered scheme. A route that accepts nothing else still names
   // how to get one, in the form of draft-broyer-http-cookie-auth ("Cookie" scheme, which no

@@ -28,6 +28,8 @@ beforeAll(async () => {
     { user: 'eve', password: 'eve-pw', kind: 'B', cost: 5 },
     { user: 'frank', password: 'frank-pw', kind: 'B', cost: 5 },
     { user: 'jürgen', password: 'jürgen-pw', kind: 'B', cost: 5 },
+    // Slow enough (~250 ms a check) that a burst of attempts is all in flight at once.
+    { user: 'ivy', password: 'ivy-pw', kind: 'B', cost: 12 },
   ]);
   writeFileSync(join(dir, 'groups'), 'admins: alice\nstaff: alice bob jürgen\n');
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(key)));
@@ -65,7 +67,7 @@ function call(path: string, authorization?: string, headers: Record<string, stri
 
 const echoOf = async (res: Response) => (await res.json()) as Echo;
 
-const BOTH_CHALLENGES = 'Bearer realm="legacy-app", Basic realm="legacy-app", charset="UTF-8"';
+const BOTH_CHALLENGES = 'Bearer realm="legacy-app", Basic realm="legacy-app"';
 
 async function expectRefused(authorization: string, path = '/api'): Promise<Record<string, unknown>> {
   const before = upstream.received.length;
@@ -145,7 +147,7 @@ describe('valid credentials', () => {
 });
 
 describe('challenges', () => {
-  it('401 without credentials names Basic beside Bearer, with the realm and charset', async () => {
+  it('401 without credentials names Basic beside Bearer, with the realm, exactly as the issue writes it', async () => {
     const res = await call('/api');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(BOTH_CHALLENGES);
@@ -153,7 +155,7 @@ describe('challenges', () => {
 
   it('a basic-only route challenges only Basic; a jwt-only route only Bearer', async () => {
     const basic = await call('/basic-only/x');
-    expect(basic.headers.get('www-authenticate')).toBe('Basic realm="legacy-app", charset="UTF-8"');
+    expect(basic.headers.get('www-authenticate')).toBe('Basic realm="legacy-app"');
     const jwt = await call('/jwt-only/x');
     expect(jwt.headers.get('www-authenticate')).toBe('Bearer realm="legacy-app"');
   });
@@ -254,6 +256,37 @@ describe('lockout', () => {
     }
   });
 
+  it('a burst of concurrent guesses is checked only up to the limit; the rest get 429', async () => {
+    const checks = async () => {
+      const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+      return Number(/^auth_sidecar_basic_hash_checks_total\{scheme="bcrypt"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await checks();
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => (await call('/api', basicAuth('ivy', `burst-${i}`))).status),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(17);
+    expect((await checks()) - before).toBeLessThanOrEqual(3);
+    expect((await call('/api', basicAuth('ivy', 'ivy-pw'))).status).toBe(429);
+  });
+
+  it('names the header Retry-After on the wire, as the contract writes it', async () => {
+    for (let i = 0; i < 3; i++) await expectRefused(basicAuth('grace', `guess-${i}`));
+    const rawHeaders = await new Promise<string[]>((resolve, reject) => {
+      const url = new URL('/api', sidecar.url);
+      const req = httpRequest(url, { headers: { authorization: basicAuth('grace', 'x') } }, (res) => {
+        res.resume();
+        resolve(res.rawHeaders);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const names = rawHeaders.filter((_, i) => i % 2 === 0);
+    expect(names).toContain('Retry-After');
+    expect(names).not.toContain('retry-after');
+  });
+
   it('answers a user that does not exist exactly as one that does', async () => {
     const statuses = async (user: string) => {
       const out: [number, string | null, unknown][] = [];
@@ -292,7 +325,7 @@ describe('basic.passAuthorization', () => {
       expect(echo.headers.authorization).toEqual([header]);
       expect(echo.headers['x-forwarded-user']).toEqual(['alice']);
       const challenge = (await fetch(`${passing.url}/api`)).headers.get('www-authenticate');
-      expect(challenge).toBe('Basic realm="auth-sidecar", charset="UTF-8"');
+      expect(challenge).toBe('Basic realm="auth-sidecar"');
     } finally {
       await passing.stop();
     }

@@ -18,7 +18,7 @@ async function failsWithin(operation: Promise<unknown>): Promise<number> {
   );
   expect(error).toBeInstanceOf(StoreUnavailableError);
   expect((error as StoreUnavailableError).status).toBe(503);
-  expect((error as StoreUnavailableError).headers['retry-after']).toBe('1');
+  expect((error as StoreUnavailableError).headers['Retry-After']).toBe('1');
   return performance.now() - started;
 }
 

@@ -168,7 +168,7 @@ describe('lockout', () => {
     expect(refused).toBeInstanceOf(SidecarError);
     expect((refused as SidecarError).status).toBe(429);
     expect((refused as SidecarError).code).toBe('too_many_attempts');
-    expect((refused as SidecarError).headers).toEqual({ 'retry-after': '120' });
+    expect((refused as SidecarError).headers).toEqual({ 'Retry-After': '120' });
     await failure(authenticator.authenticate(request('alice', 'alice-pw')));
     expect(await hashChecks(metrics)).toEqual({ bcrypt: 2 });
   });

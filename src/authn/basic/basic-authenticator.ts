@@ -88,7 +88,11 @@ export class BasicAuthenticator implements Authenticator {
     this.cache.clear();
   }
 
-  private async verify({ user, password }: BasicCredentials, clientAddress: string): Promise<Identity | null> {
+  private verify(credentials: BasicCredentials, clientAddress: string): Promise<Identity | null> {
+    return this.lockout.guard(credentials.user, clientAddress, () => this.check(credentials, clientAddress));
+  }
+
+  private async check({ user, password }: BasicCredentials, clientAddress: string): Promise<Identity | null> {
     const entry = this.directory.lookup(user);
     const stored = entry?.hash ?? (await this.directory.decoyHash());
     const matches = await passwordMatches(password, stored);

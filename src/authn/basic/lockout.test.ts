@@ -46,7 +46,7 @@ async function retryAfter(lockout: Lockout, user: string, address: string): Prom
   } catch (error) {
     expect(error).toBeInstanceOf(TooManyAttemptsError);
     expect((error as TooManyAttemptsError).status).toBe(429);
-    return Number((error as TooManyAttemptsError).headers['retry-after']);
+    return Number((error as TooManyAttemptsError).headers['Retry-After']);
   }
 }
 
@@ -162,5 +162,21 @@ describe('addressId', () => {
     expect(addressId('2001:0db8:0000:0000:1:2:3:4')).toBe('2001:db8:0:0::/64');
     expect(addressId('::1')).toBe('0:0:0:0::/64');
     expect(addressId('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('keeps the groups after "::" that fall within the /64', () => {
+    // 2001:db8:0:1:2:3:4:5 and 2001:db8:0:2:... are different /64s, not one.
+    expect(addressId('2001:db8::1:2:3:4:5')).toBe('2001:db8:0:1::/64');
+    expect(addressId('2001:db8::2:2:3:4:5')).toBe('2001:db8:0:2::/64');
+    expect(addressId('2001::5:6:7:8:9')).toBe('2001:0:0:5::/64');
+    expect(addressId('::2:3:4:5:6:7:8')).toBe('0:2:3:4::/64');
+    expect(addressId('64:ff9b::1:2:3.4.5.6')).toBe('64:ff9b:0:0::/64');
+  });
+
+  it('counts an IPv4-mapped address as its IPv4 address, not as the /64 0:0:0:0', () => {
+    expect(addressId('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(addressId('::FFFF:198.51.100.7')).toBe('198.51.100.7');
+    expect(addressId('0:0:0:0:0:ffff:cb00:7109')).toBe('203.0.113.9');
+    expect(addressId('::ffff:203.0.113.9')).not.toBe(addressId('::ffff:198.51.100.7'));
   });
 });

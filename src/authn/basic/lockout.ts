@@ -47,6 +47,8 @@ export class Lockout {
   private readonly metrics: Metrics;
   private local: MemoryStore | undefined;
   private storeDownUntil = 0;
+  /** Password checks under way in this process, by failure-counter key. */
+  private readonly pending = new Map<string, number>();
 
   constructor(settings: LockoutSettings, store: SessionStore, logger: Logger, metrics: Metrics) {
     this.settings = settings;
@@ -63,6 +65,34 @@ export class Lockout {
     const now = Date.now();
     const until = Math.max(0, ...locks.map((value) => (value ? Number(Buffer.from(value).toString()) : 0)));
     if (until > now) throw new TooManyAttemptsError((until - now) / 1000);
+  }
+
+  /**
+   * Runs one password check, unless the subject's failures plus the checks already under way
+   * in this process would pass its limit: then 429 at once, without hash work. Without this,
+   * attempts sent concurrently all pass ensureAllowed before any failure is counted, and a
+   * burst of a thousand guesses is checked in full against a limit of five.
+   */
+  async guard<T>(user: string, address: string, check: () => Promise<T>): Promise<T> {
+    const subjects = this.subjects(user, address);
+    if (subjects.length === 0) return check();
+    // Taken before the first await, so that concurrent attempts see each other.
+    const positions = subjects.map((s) => this.reserve(failureKey(s)));
+    try {
+      // The locks again too: an attempt that passed ensureAllowed just before a lock was set
+      // would otherwise find the count reset to 0 and be checked.
+      const [counts] = await Promise.all([
+        this.withStore((store) => Promise.all(subjects.map((s) => store.peek(failureKey(s))))),
+        this.ensureAllowed(user, address),
+      ]);
+      if (subjects.some((s, i) => (counts[i]?.count ?? 0) + (positions[i] ?? 0) > s.limit)) {
+        // The checks under way decide within a second whether the subject is locked.
+        throw new TooManyAttemptsError(1);
+      }
+      return await check();
+    } finally {
+      for (const s of subjects) this.release(failureKey(s));
+    }
   }
 
   /** Counts a failed attempt; locks each subject whose count reaches its limit. */
@@ -90,6 +120,19 @@ export class Lockout {
     if (this.settings.maxFailures === 0) return;
     const subject = userSubject(user, this.settings.maxFailures);
     await this.withStore((store) => store.delete(failureKey(subject)));
+  }
+
+  /** This attempt's place among the checks under way for a subject (1 for the only one). */
+  private reserve(key: string): number {
+    const position = (this.pending.get(key) ?? 0) + 1;
+    this.pending.set(key, position);
+    return position;
+  }
+
+  private release(key: string): void {
+    const left = (this.pending.get(key) ?? 1) - 1;
+    if (left > 0) this.pending.set(key, left);
+    else this.pending.delete(key);
   }
 
   private subjects(user: string, address: string): Subject[] {
@@ -129,19 +172,40 @@ function userSubject(user: string, limit: number): Subject {
   return { scope: 'user', id: createHash('sha256').update(folded).digest('base64url'), limit };
 }
 
-/** An IPv4 address as it is; an IPv6 one by its /64 prefix. */
+/**
+ * An IPv4 address as it is (also when written IPv4-mapped, `::ffff:a.b.c.d`); an IPv6 one by
+ * its /64 prefix, which one host usually holds whole.
+ */
 export function addressId(address: string): string {
   if (!isIPv6(address)) return address;
-  const [head = '', tail] = address.split('%')[0]?.split('::') ?? [];
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  const tailSize = tailGroups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
-  const groups =
-    tail === undefined ? headGroups : [...headGroups, ...Array(8 - headGroups.length - tailSize).fill('0')];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
+  const groups = ipv6Groups(address);
+  // Else every IPv4 client that reaches us mapped would count as the one /64 `0:0:0:0`.
+  if (groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff') return ipv4Of(groups[6], groups[7]);
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address, in lower-case hex without leading zeros. */
+function ipv6Groups(address: string): string[] {
+  const [head = '', tail] = (address.split('%')[0] as string).split('::');
+  // An embedded IPv4 address (`::ffff:1.2.3.4`) fills the last two groups.
+  const split = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? dottedToGroups(g) : [g]));
+  const headGroups = split(head);
+  const tailGroups = tail === undefined ? [] : split(tail);
+  // Everything the `::` stands for: the groups between the head and the tail, all zero.
+  const zeros = tail === undefined ? [] : Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
+  return [...headGroups, ...zeros, ...tailGroups].map((g) => Number.parseInt(g, 16).toString(16));
+}
+
+function dottedToGroups(dotted: string): string[] {
+  const [a = 0, b = 0, c = 0, d = 0] = dotted.split('.').map(Number);
+  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+}
+
+function ipv4Of(high = '0', low = '0'): string {
+  const h = Number.parseInt(high, 16);
+  const l = Number.parseInt(low, 16);
+  return [h >> 8, h & 255, l >> 8, l & 255].join('.');
 }
 
 const failureKey = (s: Subject) => `basic:failures:${s.scope}:${s.id}`;
