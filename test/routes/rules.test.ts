@@ -87,6 +87,9 @@ describe('allow rules', () => {
     expect((await get('/corp/x', await bearer({ email: 'bob@evil.com@corp.com' }))).status).toBe(403);
     expect((await get('/corp/x', await bearer({ email: 'bob@sub.corp.com' }))).status).toBe(403);
     expect((await get('/corp/x', await bearer({ email: 'bob@corp.com', email_verified: false }))).status).toBe(403);
+    // Cognito sends it as a string for federated users.
+    expect((await get('/corp/x', await bearer({ email: 'bob@corp.com', email_verified: 'false' }))).status).toBe(403);
+    expect((await get('/corp/x', await bearer({ email: 'bob@corp.com', email_verified: 'true' }))).status).toBe(200);
   });
 
   it('needs every key: users and emails both', async () => {
