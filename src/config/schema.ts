@@ -290,6 +290,9 @@ export const configSchema = z
     pathPrefix: z
       .string()
       .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as "/oauth2" (no trailing slash)')
+      // Requests are matched on their normalized path, which never has dot segments: a prefix
+      // with one could never be reached, and its endpoints would be proxied to the app instead.
+      .refine((p) => !/\/\.\.?(\/|$)/.test(p), 'must not contain "." or ".." segments')
       .default('/oauth2'),
     trustedProxies: z.array(cidr, { error: 'must be a list of IPs or CIDRs' }).default([]),
     shutdownTimeoutSeconds: z.number({ error: 'must be a number of seconds' }).min(0).default(20),
