@@ -81,7 +81,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'routes[].allow': 'Who may pass: across keys all must hold, within a key any value.',
   'routes[].allow.users': 'User names (any).',
   'routes[].allow.emails': 'Email addresses (any, case-insensitive).',
-  'routes[].allow.emailDomains': 'Domains after the single `@` of a well-formed address (any).',
+  'routes[].allow.emailDomains':
+    'Domains after the single `@` of a well-formed address (any), matched exactly: no wildcards (`*.corp.com` is a config error).',
   'routes[].allow.groups': 'Groups (any).',
   'routes[].allow.scopes': 'Scopes (all required); a bearer token without them gets 403 `insufficient_scope`.',
   'routes[].preflight':

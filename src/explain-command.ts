@@ -72,6 +72,7 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
 
 function checkArguments(
   values: {
+    method?: string | undefined;
     token?: string | undefined;
     basic?: string | undefined;
     claims?: string | undefined;
@@ -80,6 +81,8 @@ function checkArguments(
   positionals: string[],
 ): string | undefined {
   if (positionals.length !== 1) return 'explain needs exactly one PATH (e.g. "/admin/users?x=1")';
+  // As routes[].methods: anything else the sidecar would never receive as a method.
+  if (values.method !== undefined && !/^[A-Za-z]+$/.test(values.method)) return '-X must be an HTTP method such as GET';
   const credentials = [values.token, values.basic, values.claims].filter((v) => v !== undefined);
   if (credentials.length > 1) return 'give at most one of --token, --basic and --claims';
   if (values.via !== undefined && values.claims === undefined) return '--via only goes with --claims';

@@ -15,6 +15,7 @@ import type { Route } from './authz/route-table.ts';
 import type { AuthMethod } from './config/schema.ts';
 import { SidecarError, UnauthorizedError } from './errors.ts';
 import { challenges } from './http/challenge.ts';
+import { isSidecarPath } from './http/sidecar-endpoints.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface ExplainInput {
@@ -30,11 +31,14 @@ export interface ExplainInput {
 export interface Explanation {
   readonly request: string;
   readonly target?: Target;
+  /** The path is the sidecar's own endpoint (under pathPrefix): no route, never proxied. */
+  readonly endpoint?: boolean;
   readonly route?: Route;
   readonly identity?: Identity | null;
   /** What happened to credentials, when that explains the identity line. */
   readonly identityNote?: string;
-  readonly status: number;
+  /** Undefined for the sidecar's own endpoints, whose answer route rules do not decide. */
+  readonly status: number | undefined;
   readonly decision: string;
   readonly headers: Readonly<Record<string, string | string[]>>;
 }
@@ -46,6 +50,9 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
   const preflight = preflightFor(input.method, lowerCased(input.headers));
   try {
     target = normalizeTarget(input.target);
+    // As on the request path: the sidecar's own endpoints are matched before any route rule.
+    if (isSidecarPath(target.matchPath, runtime.config.pathPrefix))
+      return endpointExplanation(request, target, runtime);
     route = runtime.routes.select({ method: input.method, target, preflightFor: preflight });
   } catch (error) {
     if (!(error instanceof SidecarError)) throw error;
@@ -79,6 +86,12 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
   const refusal = forbidden(verdict, identity, route, runtime.realm);
   const decision = `refused (${refusal.code}): ${verdict.reason}`;
   return { ...base, identity, status: 403, decision, headers: refusal.headers };
+}
+
+function endpointExplanation(request: string, target: Target, runtime: Runtime): Explanation {
+  const prefix = runtime.config.pathPrefix;
+  const decision = `not decided by route rules: the sidecar answers ${prefix}/* itself and never proxies it`;
+  return { request, target, endpoint: true, status: undefined, decision, headers: {} };
 }
 
 type Found = { identity: Identity } | { error: UnauthorizedError; note: string };
@@ -141,11 +154,12 @@ export function formatExplanation(result: Explanation): string {
   if (result.target) {
     const { matchPath, literalPath, forwardPath, query } = result.target;
     const readings = literalPath === matchPath ? '' : ` (with parameters: ${literalPath})`;
-    lines.push(`path:     ${matchPath}${readings}; the app would get ${forwardPath}${query}`);
+    const where = result.endpoint ? 'a sidecar endpoint' : `the app would get ${forwardPath}${query}`;
+    lines.push(`path:     ${matchPath}${readings}; ${where}`);
   }
   if (result.route) lines.push(...routeLines(result.route));
   if (result.identity !== undefined) lines.push(`identity: ${identityLine(result.identity, result.identityNote)}`);
-  lines.push(`decision: ${result.status} ${result.decision}`);
+  lines.push(`decision: ${result.status === undefined ? '' : `${result.status} `}${result.decision}`);
   for (const [name, value] of Object.entries(result.headers)) {
     const shown = name.toLowerCase() === 'www-authenticate' ? 'WWW-Authenticate' : name;
     for (const one of Array.isArray(value) ? value : [value]) lines.push(`  ${shown}: ${one}`);

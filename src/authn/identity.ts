@@ -52,6 +52,11 @@ export function scopesFrom(claims: Readonly<Record<string, unknown>>): string[] 
 const asString = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
 
+/** Some providers (Cognito for federated users) send email_verified as the string "false". */
+function unverified(emailVerified: unknown): boolean {
+  return emailVerified === false || (typeof emailVerified === 'string' && emailVerified.toLowerCase() === 'false');
+}
+
 /**
  * Maps verified claims to an identity, or returns null when the user claim is missing.
  * An email the provider marks unverified (email_verified: false) is not used: route rules
@@ -64,7 +69,7 @@ export function identityFromClaims(
 ): Identity | null {
   const user = asString(claimAt(claims, names.user));
   if (user === undefined) return null;
-  const email = claims.email_verified === false ? undefined : asString(claimAt(claims, names.email));
+  const email = unverified(claims.email_verified) ? undefined : asString(claimAt(claims, names.email));
   const exp = claims.exp;
   return {
     user,

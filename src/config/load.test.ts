@@ -183,6 +183,16 @@ describe('problems are reported all at once, one line each, naming the key', () 
     expect(lines).toContain('config: trustedProxies.2: must be an IP address or CIDR, e.g. "10.0.0.0/8"');
   });
 
+  it('refuses a pathPrefix with dot segments, which no normalized request path could reach', () => {
+    for (const pathPrefix of ['/a/../oauth2', '/./oauth2', '/oauth2/.']) {
+      expect(problems({ ...MINIMAL, pathPrefix })).toEqual([
+        'config: pathPrefix: must not contain "." or ".." segments',
+      ]);
+    }
+    const { config } = loadConfig({ file: write({ ...MINIMAL, pathPrefix: '/.auth/..x' }), env: {} });
+    expect(config.pathPrefix).toBe('/.auth/..x');
+  });
+
   it('checks routes name only configured methods, and no allow on a public route', () => {
     const lines = problems({
       ...MINIMAL,

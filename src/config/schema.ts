@@ -236,6 +236,17 @@ const httpMethod = z
 /** An allow list that names nobody would lock everyone out: refused as a likely mistake. */
 const allowList = stringList.min(1, 'must not be empty (leave the key out instead)');
 
+/**
+ * Domains are matched exactly, so "*.corp.com" or ".corp.com" would silently match nobody: a
+ * user writing them means subdomains, which must be listed one by one.
+ */
+const emailDomain = nonEmptyString
+  .refine((d) => !d.includes('@'), 'must be a domain such as "example.com", without "@"')
+  .refine(
+    (d) => !/[*\s]|^\.|\.$/.test(d),
+    'must be a domain such as "example.com", matched exactly: no "*", spaces, leading or trailing "." (list each subdomain)',
+  );
+
 const routeSchema = z.strictObject({
   path: z.string({ error: 'must be a path glob' }).superRefine((glob, ctx) => {
     const problem = globProblem(glob);
@@ -247,10 +258,7 @@ const routeSchema = z.strictObject({
     .strictObject({
       users: allowList.optional(),
       emails: allowList.optional(),
-      emailDomains: z
-        .array(nonEmptyString.refine((d) => !d.includes('@'), 'must be a domain such as "example.com", without "@"'))
-        .min(1, 'must not be empty (leave the key out instead)')
-        .optional(),
+      emailDomains: z.array(emailDomain).min(1, 'must not be empty (leave the key out instead)').optional(),
       groups: allowList.optional(),
       scopes: z
         .array(nonEmptyString.regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (RFC 6749 §3.3)'))
@@ -282,6 +290,9 @@ export const configSchema = z
     pathPrefix: z
       .string()
       .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as "/oauth2" (no trailing slash)')
+      // Requests are matched on their normalized path, which never has dot segments: a prefix
+      // with one could never be reached, and its endpoints would be proxied to the app instead.
+      .refine((p) => !/\/\.\.?(\/|$)/.test(p), 'must not contain "." or ".." segments')
       .default('/oauth2'),
     trustedProxies: z.array(cidr, { error: 'must be a list of IPs or CIDRs' }).default([]),
     shutdownTimeoutSeconds: z.number({ error: 'must be a number of seconds' }).min(0).default(20),

@@ -8,11 +8,16 @@ export interface Endpoint {
   handle(ctx: Context): Promise<void> | void;
 }
 
+/** Whether a normalized path is under pathPrefix: the sidecar answers it, never the app. */
+export function isSidecarPath(matchPath: string, pathPrefix: string): boolean {
+  return matchPath === pathPrefix || matchPath.startsWith(`${pathPrefix}/`);
+}
+
 export function sidecarEndpoints(endpoints: ReadonlyMap<string, Endpoint>): Step {
   return (ctx, next) => {
     const prefix = ctx.state.runtime.config.pathPrefix;
     const path = ctx.state.target?.matchPath ?? '';
-    if (path !== prefix && !path.startsWith(`${prefix}/`)) return next();
+    if (!isSidecarPath(path, prefix)) return next();
     const name = path.slice(prefix.length);
     // "/auth/" names an endpoint that also takes every path below it (Envoy's ext_authz form).
     const endpoint = endpoints.get(name) ?? endpoints.get(name.slice(0, name.indexOf('/', 1) + 1));

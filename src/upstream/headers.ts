@@ -155,7 +155,10 @@ type IdentityField = keyof typeof IDENTITY_HEADERS;
 export function identityFields(identity: Identity, policy: HeaderPolicy): Partial<Record<IdentityField, string>> {
   const fields: Partial<Record<IdentityField, string>> = { user: headerSafe(identity.user) };
   if (identity.email !== undefined) fields.email = headerSafe(identity.email);
-  if (identity.groups.length > 0) fields.groups = headerSafe(identity.groups.join(','));
+  // A group with a comma cannot be one item of a comma-separated list: "x,admins" would read
+  // as the group "admins" to the app, which the route rules never granted. It is left out.
+  const groups = identity.groups.filter((g) => !g.includes(','));
+  if (groups.length > 0) fields.groups = headerSafe(groups.join(','));
   if (identity.preferredUsername !== undefined) fields.preferredUsername = headerSafe(identity.preferredUsername);
   if (policy.passAccessToken && identity.accessToken !== undefined) fields.accessToken = identity.accessToken;
   return fields;

@@ -116,6 +116,9 @@ describe('explain with real credentials and the examples', () => {
       cwd: dir,
     });
     expect(both.code).toBe(64);
+    const method = await runCli(['explain', '--config', 'config.yaml', '-X', 'G T', '/a'], { cwd: dir });
+    expect(method.code).toBe(64);
+    expect(method.stderr).toContain('-X must be an HTTP method such as GET');
     writeFileSync(join(dir, 'bad.yaml'), 'upstream: { url: "http://127.0.0.1:5000" }\nroutes: [{ path: "a" }]\n');
     const bad = await runCli(['explain', '--config', 'bad.yaml', '/a'], { cwd: dir });
     expect(bad.code).toBe(78);

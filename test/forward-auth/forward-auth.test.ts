@@ -52,6 +52,15 @@ describe('GET /oauth2/auth from a trusted proxy', () => {
     expect(await response.text()).toBe('');
   });
 
+  it('leaves out of X-Auth-Request-Groups a group whose name has a comma', async () => {
+    const token = await trusted.token({ sub: 'carol', groups: ['dev', 'x,admins'] });
+    const allowed = await check(trusted, original('/other', 'GET', token));
+    expect(allowed.status).toBe(202);
+    expect(allowed.headers.get('x-auth-request-groups')).toBe('dev');
+    const only = await check(trusted, original('/other', 'GET', await trusted.token({ sub: 'c', groups: ['a,b'] })));
+    expect(only.headers.get('x-auth-request-groups')).toBeNull();
+  });
+
   it('answers 401 with the route challenges, never a redirect, to a caller without credentials', async () => {
     const headers = { ...original('/admin/users'), accept: 'text/html,application/xhtml+xml' };
     const response = await check(trusted, headers);

@@ -87,6 +87,9 @@ describe('allow rules', () => {
     expect((await get('/corp/x', await bearer({ email: 'bob@evil.com@corp.com' }))).status).toBe(403);
     expect((await get('/corp/x', await bearer({ email: 'bob@sub.corp.com' }))).status).toBe(403);
     expect((await get('/corp/x', await bearer({ email: 'bob@corp.com', email_verified: false }))).status).toBe(403);
+    // Cognito sends it as a string for federated users.
+    expect((await get('/corp/x', await bearer({ email: 'bob@corp.com', email_verified: 'false' }))).status).toBe(403);
+    expect((await get('/corp/x', await bearer({ email: 'bob@corp.com', email_verified: 'true' }))).status).toBe(200);
   });
 
   it('needs every key: users and emails both', async () => {
@@ -179,6 +182,7 @@ describe('config errors', () => {
         { path: '/x', auth: 'none', allow: { users: ['a'] } },
         { path: '/x', auth: ['jwt'] },
         { path: '/x', preflight: 'yes' },
+        { path: '/x', allow: { emailDomains: ['corp.com', '*.corp.com', '.corp.com', 'corp.com '] } },
       ]),
     ).toEqual([
       'config: routes.1.path: must start with "/"',
@@ -190,6 +194,10 @@ describe('config errors', () => {
       'config: routes.7.allow.emailDomains.0: must be a domain such as "example.com", without "@"',
       'config: routes.8.allow.scopes.0: must be a scope token (RFC 6749 §3.3)',
       'config: routes.11.preflight: must be "allow" or "deny"',
+      ...[1, 2, 3].map(
+        (i) =>
+          `config: routes.12.allow.emailDomains.${i}: must be a domain such as "example.com", matched exactly: no "*", spaces, leading or trailing "." (list each subdomain)`,
+      ),
       'config: routes.9.allow: cannot be used with auth "none": a public route has no identity to check',
       'config: routes.10.auth: jwt is not configured (set jwt)',
     ]);
