@@ -45,7 +45,9 @@ function toKey(segment: string): string | number {
 export function parseEnvValue(raw: string): unknown {
   if (raw.trim() === '') return undefined;
   try {
-    const value: unknown = parseYaml(raw);
+    // logLevel 'error': yaml would print its warnings (an unknown `%` directive, say) to stderr
+    // through process.emitWarning, quoting the value, which may be a secret.
+    const value: unknown = parseYaml(raw, { logLevel: 'error' });
     if (value === null || (typeof value === 'object' && !Array.isArray(value))) {
       return /^(null|~)$/i.test(raw.trim()) ? undefined : raw;
     }

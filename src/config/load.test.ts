@@ -319,8 +319,22 @@ describe('environment overrides', () => {
     expect(parseEnvValue('abc #not-a-comment')).toBe('abc #not-a-comment');
     expect(parseEnvValue('key: value')).toBe('key: value');
     expect(parseEnvValue('{a: 1}')).toBe('{a: 1}');
+    expect(parseEnvValue('%S3cret')).toBe('%S3cret');
     expect(parseEnvValue('')).toBeUndefined();
     expect(parseEnvValue('null')).toBeUndefined();
+  });
+
+  it('never quotes a value in a YAML warning on stderr (a secret may start with %)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      expect(parseEnvValue('%S3cret-value')).toBe('%S3cret-value');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.message)).toEqual([]);
   });
 
   it('unsets a key with an empty value', () => {
