@@ -51,6 +51,8 @@ export function parseEnvValue(raw: string): unknown {
     if (value === null || (typeof value === 'object' && !Array.isArray(value))) {
       return /^(null|~)$/i.test(raw.trim()) ? undefined : raw;
     }
+    // Only a flow sequence is a list: "- abc" (YAML's block form) is a value that starts with a dash.
+    if (Array.isArray(value) && !raw.trim().startsWith('[')) return raw;
     // A YAML comment would silently cut a value such as "abc #1"; keep the literal then.
     if (typeof value === 'string' && value !== raw.trim() && !/^["'].*["']$/s.test(raw.trim())) return raw;
     return value;

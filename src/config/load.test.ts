@@ -319,6 +319,7 @@ describe('environment overrides', () => {
     expect(parseEnvValue('abc #not-a-comment')).toBe('abc #not-a-comment');
     expect(parseEnvValue('key: value')).toBe('key: value');
     expect(parseEnvValue('{a: 1}')).toBe('{a: 1}');
+    expect(parseEnvValue('- abc')).toBe('- abc');
     expect(parseEnvValue('%S3cret')).toBe('%S3cret');
     expect(parseEnvValue('')).toBeUndefined();
     expect(parseEnvValue('null')).toBeUndefined();
