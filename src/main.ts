@@ -125,6 +125,12 @@ function createMainServer(handler: Handler): Server {
     if (req.headers.upgrade?.toLowerCase() === 'websocket') upgrades.set(req, { socket, head });
     handler(req, res);
   });
+  // A reverse proxy is no tunnel. Without a listener Node would drop the connection without
+  // a word; a client that asks for one gets a plain 405 instead.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed HTTP from the client: a 4xx (431 for oversized headers), never a crash.
     if (!socket.writable) return socket.destroy();

@@ -217,6 +217,10 @@ describe('requests and answers', () => {
       ),
     );
     expect(smuggle.status).toBe(400);
+    const tunnel = parseRawResponse(
+      await rawRequest(sidecar.url, `CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n`),
+    );
+    expect(tunnel.status).toBe(405);
     expect((await fetch(`${sidecar.url}/api`, { headers: auth() })).status).toBe(200);
   });
 
