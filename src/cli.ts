@@ -55,11 +55,14 @@ function usageError(message: string): number {
   return EXIT_USAGE;
 }
 
-/** --config FILE, else AUTH_SIDECAR_CONFIG, else no file (environment only). */
+/**
+ * --config FILE, else AUTH_SIDECAR_CONFIG, else no file (environment only). An empty
+ * AUTH_SIDECAR_CONFIG names no file, as an empty AUTH_SIDECAR_* value unsets its key.
+ */
 function configFileFrom(args: string[]): string | undefined | null {
   try {
     const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
-    return values.config ?? process.env.AUTH_SIDECAR_CONFIG ?? undefined;
+    return values.config ?? (process.env.AUTH_SIDECAR_CONFIG || undefined);
   } catch (error) {
     usageError((error as Error).message);
     return null;

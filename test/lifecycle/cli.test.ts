@@ -136,6 +136,8 @@ describe('auth-sidecar check-config', () => {
     const result = await runCli(['check-config'], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('upstream http://127.0.0.1:8080');
+    // An empty AUTH_SIDECAR_CONFIG (a common Kubernetes leftover) names no file.
+    expect((await runCli(['check-config'], { env: { ...env, AUTH_SIDECAR_CONFIG: '' } })).code).toBe(0);
     const wrong = await runCli(['check-config', '--config', configFile(VALID)], {
       env: { AUTH_SIDECAR_UPSTREAM__TIMEOUT_SECONDS: 'soon' },
     });
