@@ -33,7 +33,7 @@ describe('/healthz', () => {
   it('answers 200 while the process runs', async () => {
     const res = await fetch(`${sidecar.adminUrl}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true });
+    expect(await res.json()).toEqual({ ready: true, checks: { process: { ok: true } } });
   });
 });
 
