@@ -108,6 +108,32 @@ describe('problems are reported all at once, one line each, naming the key', () 
     );
   });
 
+  it('says in words what a key of the wrong type must be', () => {
+    const lines = problems({
+      ...MINIMAL,
+      admin: 5,
+      session: { redis: { sentinels: [] } },
+      routes: ['x', { path: '/a', methods: 'GET' }],
+      basic: { htpasswdFile: 'x', realm: 5, cache: { maxEntries: 1.5 } },
+      shutdownTimeoutSeconds: -1,
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'config: admin: must be a mapping',
+        'config: session.redis.sentinels: must not be empty',
+        'config: routes.0: must be a route: a mapping with a path',
+        'config: routes.1.methods: must be a list',
+        'config: basic.realm: must be a string',
+        'config: basic.cache.maxEntries: must be a whole number',
+        'config: shutdownTimeoutSeconds: must be >= 0',
+      ]),
+    );
+    expect(problems({ upstream: MINIMAL.upstream, jwt: 5 })).toContain(
+      'config: jwt: must be a mapping of jwt settings, or a list of them (one per issuer)',
+    );
+    expect(lines.join('\n')).not.toMatch(/Invalid input|Too small/);
+  });
+
   it('names list indices of a jwt list, and not of a single jwt entry', () => {
     expect(problems({ upstream: MINIMAL.upstream, jwt: { audience: 3, jwksUri: 'https://i/j' } })).toContain(
       'config: jwt.audience: must be a string or a list of strings',
