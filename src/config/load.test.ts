@@ -322,7 +322,7 @@ describe('environment overrides', () => {
     expect(config.routes[0]?.allow?.users).toEqual(['1001', 'true']);
   });
 
-  it('ignores Kubernetes service links for a Service named auth-sidecar', () => {
+  it('ignores Kubernetes service links for Services named auth-sidecar or auth-sidecar-*', () => {
     const { config } = loadConfig({
       file: write(MINIMAL),
       env: {
@@ -332,9 +332,19 @@ describe('environment overrides', () => {
         AUTH_SIDECAR_SERVICE_HOST: '10.0.0.1',
         AUTH_SIDECAR_SERVICE_PORT: '4180',
         AUTH_SIDECAR_SERVICE_PORT_HTTP: '4180',
+        // a Service named auth-sidecar-redis, or any other name that starts with auth-sidecar
+        AUTH_SIDECAR_REDIS_PORT: 'tcp://10.0.0.2:6379',
+        AUTH_SIDECAR_REDIS_PORT_6379_TCP_PROTO: 'tcp',
+        AUTH_SIDECAR_REDIS_SERVICE_HOST: '10.0.0.2',
+        AUTH_SIDECAR_REDIS_SERVICE_PORT_REDIS: '6379',
+        AUTH_SIDECAR_ADMIN_API_SERVICE_PORT: '4181',
       },
     });
     expect(config.upstream.url).toBe('http://127.0.0.1:5000');
+    // A real key path is still read, even one whose last word is PORT.
+    expect(problems(MINIMAL, { AUTH_SIDECAR_UPSTREAM__PORT: '1' })).toContain(
+      'config: upstream.port: unknown key (from AUTH_SIDECAR_UPSTREAM__PORT)',
+    );
   });
 
   it('reads values as YAML scalars or flow sequences, keeping secrets literal', () => {
