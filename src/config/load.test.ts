@@ -243,6 +243,14 @@ describe('problems are reported all at once, one line each, naming the key', () 
       expect.stringMatching(/^config: file: invalid YAML at line 2: DUPLICATE_KEY/),
     ]);
     expect(problems('- a\n- b\n')).toEqual(['config: file: must be a YAML mapping of keys']);
+    expect(problems('listen: *nowhere\n')).toEqual([
+      'config: file: invalid YAML: an alias names an anchor that is not defined before it',
+    ]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries()) {
+      bomb.push(`${name}: &${name} [${Array(10).fill(`*${bomb[i]?.[0]}`).join(', ')}]`);
+    }
+    expect(problems(`${bomb.join('\n')}\n`)).toEqual(['config: file: invalid YAML: too many aliases']);
   });
 
   it('never echoes a secret value, whatever is wrong with it', () => {

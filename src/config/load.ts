@@ -94,7 +94,17 @@ function readYamlFile(file: string, problems: Problems): Raw | undefined {
     }
     return undefined;
   }
-  const value: unknown = document.toJS();
+  let value: unknown;
+  try {
+    // Aliases are resolved here, not while parsing: an unknown anchor or an alias bomb throws.
+    value = document.toJS();
+  } catch (error) {
+    const bomb = /alias count/i.test((error as Error).message);
+    problems.lines.push(
+      `config: file: invalid YAML: ${bomb ? 'too many aliases' : 'an alias names an anchor that is not defined before it'}`,
+    );
+    return undefined;
+  }
   if (value === null || value === undefined) return {};
   if (!isObject(value)) {
     problems.lines.push('config: file: must be a YAML mapping of keys');
