@@ -4,6 +4,7 @@ import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { serveCli } from '../support/cli.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
@@ -211,5 +212,29 @@ describe('reload', () => {
       sidecar.kill();
       await sidecar.exited;
     }
+  });
+});
+
+describe('log lines', () => {
+  it('stay JSON on stdout: a Node warning (http-proxy’s deprecated util._extend) is logged, not printed', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir), { dir });
+    try {
+      const socket = new WebSocket(`${sidecar.url.replace('http', 'ws')}/ws`, {
+        headers: { authorization: `Bearer ${await signToken(key)}` },
+      });
+      const reply = await new Promise<string>((resolve, reject) => {
+        socket.on('open', () => socket.send('ping'));
+        socket.on('message', (data) => resolve(data.toString()));
+        socket.on('error', reject);
+      });
+      socket.close();
+      expect(reply).toBe('ping');
+      await sidecar.waitForLine((l) => l.msg === 'node warning');
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+    expect(sidecar.stderr()).toBe('');
   });
 });
