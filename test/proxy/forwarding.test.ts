@@ -1,5 +1,7 @@
 // Forwarding through a real sidecar to a real upstream: headers the app receives, streaming,
 // failures of the app, WebSocket upgrades, the sidecar's own endpoints.
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type EchoUpstream, echoOf, startEchoUpstream } from '../support/echo-upstream.ts';
@@ -260,6 +262,19 @@ describe('requests and answers', () => {
     expect(Date.now() - started).toBeLessThan(2500);
   });
 
+  it('answers 504 when the app never accepts the connection within timeoutSeconds', async () => {
+    const hole = await unacceptingPort();
+    const stuck = await startTestSidecar({ upstream: { url: hole.url, timeoutSeconds: 1 }, jwt: jwt() });
+    try {
+      const res = await fetch(`${stuck.url}/api`, { headers: auth() });
+      expect(res.status).toBe(504);
+      expect(await res.json()).toMatchObject({ error: 'upstream_timeout' });
+    } finally {
+      await stuck.stop();
+      hole.close();
+    }
+  });
+
   it('cuts the connection when the app’s body stalls past the timeout', async () => {
     const res = await fetch(`${sidecar.url}/slow-body`, { headers: auth() });
     expect(res.status).toBe(200);
@@ -357,3 +372,29 @@ describe('access log', () => {
     expect(all).not.toContain('secret=query');
   });
 });
+
+/**
+ * A port whose listener never accepts: a child process listens, then blocks its event loop,
+ * and a few connections fill its accept queue, so the kernel drops any further SYN and a
+ * connect hangs (as with a blackholed pod IP).
+ */
+async function unacceptingPort(): Promise<{ url: string; close: () => void }> {
+  const child = spawn(process.execPath, [
+    '-e',
+    `const s = require('node:net').createServer();
+     s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+       process.stdout.write(s.address().port + '\\n');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+     });`,
+  ]);
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d))));
+  const fillers = Array.from({ length: 4 }, () => connect(port, '127.0.0.1').on('error', () => {}));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}
