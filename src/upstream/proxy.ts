@@ -34,6 +34,7 @@ export function proxy(services: Services): Step {
         upgrade.socket,
         upgrade.head,
         headers,
+        runtime.config.upstream.timeoutSeconds * 1000,
       );
       return;
     }

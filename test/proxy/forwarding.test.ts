@@ -299,6 +299,31 @@ describe('WebSocket', () => {
     expect(seen?.headers.upgrade).toEqual(['websocket']);
   });
 
+  it('answers 504 when the app does not answer the upgrade within timeoutSeconds', async () => {
+    const hole = await unacceptingPort();
+    const stuck = await startTestSidecar({ upstream: { url: hole.url, timeoutSeconds: 1 }, jwt: jwt() });
+    try {
+      const text = await rawRequest(
+        stuck.url,
+        [
+          'GET /ws HTTP/1.1',
+          'Host: x',
+          `Authorization: Bearer ${token}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version: 13',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      expect(parseRawResponse(text).status).toBe(504);
+    } finally {
+      await stuck.stop();
+      hole.close();
+    }
+  });
+
   it('refuses an upgrade without a token with a complete 401 and its challenge, then closes', async () => {
     const res = await raw([
       'GET /ws HTTP/1.1',
