@@ -108,6 +108,23 @@ describe('problems are reported all at once, one line each, naming the key', () 
     );
   });
 
+  it('refuses the admin listener on the main listener’s port', () => {
+    expect(problems({ ...MINIMAL, listen: ':8080', admin: { listen: '127.0.0.1:8080' } })).toEqual([
+      'config: admin.listen: must use another port than listen (8080)',
+    ]);
+    expect(problems({ ...MINIMAL, admin: { listen: '0.0.0.0:4180' } })).toEqual([
+      'config: admin.listen: must use another port than listen (4180)',
+    ]);
+    for (const [listen, admin] of [
+      ['127.0.0.1:0', '127.0.0.1:0'],
+      ['127.0.0.1:8080', '127.0.0.2:8080'],
+    ]) {
+      expect(loadConfig({ file: write({ ...MINIMAL, listen, admin: { listen: admin } }), env: {} }).config.listen).toBe(
+        listen,
+      );
+    }
+  });
+
   it('says in words what a key of the wrong type must be', () => {
     const lines = problems({
       ...MINIMAL,

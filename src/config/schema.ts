@@ -332,11 +332,28 @@ function checkAcrossKeys(value: unknown, ctx: Ctx): void {
       message: 'no authentication method is configured: set jwt, basic or oidc',
     });
   }
+  checkListeners(value, ctx);
   if (isObject(value.oidc)) checkOidc(value, ctx);
   if (Array.isArray(value.jwt)) checkJwtEntries(value.jwt, ctx);
   else if (isObject(value.jwt)) checkJwtEntries([value.jwt], ctx);
   if (isObject(value.session)) checkSession(value.session, ctx);
   if (Array.isArray(value.routes)) checkRoutes(value.routes, configured, ctx);
+}
+
+/** Both listeners on one port could never start; say so as a config problem (78), not EADDRINUSE. */
+function checkListeners(value: Loose, ctx: Ctx): void {
+  const main = parseListen(typeof value.listen === 'string' ? value.listen : '0.0.0.0:4180');
+  const adminListen = isObject(value.admin) ? value.admin.listen : undefined;
+  const admin = parseListen(typeof adminListen === 'string' ? adminListen : '0.0.0.0:4181');
+  if (!main || !admin || main.port === 0 || main.port !== admin.port) return;
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  if (main.host === admin.host || wildcard(main.host) || wildcard(admin.host)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['admin', 'listen'],
+      message: `must use another port than listen (${main.port})`,
+    });
+  }
 }
 
 function configuredMethods(value: Loose): Set<AuthMethod> {
