@@ -4,7 +4,13 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:h
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 
-type Settle = (status: number) => void;
+/** What the client got: the status, and whether the app said it (not the sidecar for it). */
+export interface UpgradeResult {
+  readonly status: number;
+  readonly fromApp: boolean;
+}
+
+type Settle = (result: UpgradeResult) => void;
 
 interface Pending {
   readonly settle: Settle;
@@ -24,8 +30,8 @@ export class WebSocketProxy {
     this.proxy.on('error', () => {});
     this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
       this.limitWait(proxyReq, req);
-      proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502));
-      proxyReq.once('upgrade', () => this.settle(req, 101));
+      proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502, true));
+      proxyReq.once('upgrade', () => this.settle(req, 101, true));
     });
   }
 
@@ -41,14 +47,14 @@ export class WebSocketProxy {
     head: Buffer,
     headers: string[],
     timeoutMs: number,
-  ): Promise<number> {
+  ): Promise<UpgradeResult> {
     req.headers = toHeaderObject(headers);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     return new Promise((resolve) => {
       this.pending.set(req, { settle: resolve, socket, timeoutMs });
       this.proxy.ws(req, socket, head, { target }, () => {
-        if (this.settle(req, 502) && socket.writable) {
+        if (this.settle(req, 502, false) && socket.writable) {
           socket.write('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         }
         socket.destroy();
@@ -69,7 +75,7 @@ export class WebSocketProxy {
     const pending = this.pending.get(req);
     if (!pending) return;
     const timer = setTimeout(() => {
-      if (this.settle(req, 504) && pending.socket.writable) {
+      if (this.settle(req, 504, false) && pending.socket.writable) {
         pending.socket.write('HTTP/1.1 504 Gateway Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       }
       proxyReq.destroy();
@@ -81,11 +87,11 @@ export class WebSocketProxy {
   }
 
   /** True when this call settled the upgrade (nothing had been answered yet). */
-  private settle(req: IncomingMessage, status: number): boolean {
+  private settle(req: IncomingMessage, status: number, fromApp: boolean): boolean {
     const pending = this.pending.get(req);
     if (!pending) return false;
     this.pending.delete(req);
-    pending.settle(status);
+    pending.settle({ status, fromApp });
     return true;
   }
 }

@@ -306,7 +306,7 @@ describe('WebSocket', () => {
       const text = await rawRequest(
         stuck.url,
         [
-          'GET /ws HTTP/1.1',
+          'GET /ws?stuck HTTP/1.1',
           'Host: x',
           `Authorization: Bearer ${token}`,
           'Upgrade: websocket',
@@ -318,6 +318,9 @@ describe('WebSocket', () => {
         ].join('\r\n'),
       );
       expect(parseRawResponse(text).status).toBe(504);
+      // The app never answered: the access line has the client's status, and no upstream one.
+      const line = stuck.logs.find((l) => l.msg === 'request' && l.path === '/ws');
+      expect(line).toMatchObject({ status: 504, upstreamStatus: null });
     } finally {
       await stuck.stop();
       hole.close();
