@@ -2,6 +2,7 @@
 // sidecar as a real child process.
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -76,6 +77,19 @@ describe('SIGTERM', () => {
     expect(await get(`${sidecar.url}/after`, { authorization: `Bearer ${token}` })).toBe(0);
     expect(await inFlight).toBe(200);
     expect(await sidecar.exited).toBe(0);
+  });
+
+  it('does not wait for a connection that never sent a request, and exits 0', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir, { shutdownTimeoutSeconds: 10 }), { dir });
+    const { hostname, port } = new URL(sidecar.url);
+    const preopened = connect(Number(port), hostname).on('error', () => {});
+    await new Promise((resolve) => preopened.once('connect', resolve));
+    const started = Date.now();
+    sidecar.kill('SIGTERM');
+    expect(await sidecar.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    preopened.destroy();
   });
 
   it('cuts what is still running after shutdownTimeoutSeconds and exits 1', async () => {
