@@ -199,6 +199,12 @@ describe('requests and answers', () => {
     expect(res.status).toBe(400);
   });
 
+  it('refuses a request with two Host headers with 400, not a 502 from the app’s refusal', async () => {
+    const res = await raw(['GET /api HTTP/1.1', 'Host: x', 'Host: y', `Authorization: Bearer ${token}`]);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'duplicate_host' });
+  });
+
   it('refuses an ambiguous path with 400 before authentication', async () => {
     const res = await raw(['GET /public/..%2fadmin HTTP/1.1', 'Host: x']);
     expect(res.status).toBe(400);
