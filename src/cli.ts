@@ -55,11 +55,14 @@ function usageError(message: string): number {
   return EXIT_USAGE;
 }
 
-/** --config FILE, else AUTH_SIDECAR_CONFIG, else no file (environment only). */
+/**
+ * --config FILE, else AUTH_SIDECAR_CONFIG, else no file (environment only). An empty
+ * AUTH_SIDECAR_CONFIG names no file, as an empty AUTH_SIDECAR_* value unsets its key.
+ */
 function configFileFrom(args: string[]): string | undefined | null {
   try {
     const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
-    return values.config ?? process.env.AUTH_SIDECAR_CONFIG ?? undefined;
+    return values.config ?? (process.env.AUTH_SIDECAR_CONFIG || undefined);
   } catch (error) {
     usageError((error as Error).message);
     return null;
@@ -85,6 +88,12 @@ async function serve(args: string[]): Promise<number> {
     return 1;
   }
   const { logger } = sidecar.services;
+  // Node prints its warnings (a dependency's deprecation, say: http-proxy's util._extend) as
+  // plain text on stderr; every log line must be JSON, so they go through the logger instead.
+  process.removeAllListeners('warning');
+  process.on('warning', ({ name, message, code }: Error & { code?: string }) =>
+    logger.warn({ warning: { name, code, message } }, 'node warning'),
+  );
   process.on('SIGHUP', () => void sidecar.reload());
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   // A bug, not an input: log it as JSON like everything else, then stop (the pod restarts us).

@@ -44,7 +44,7 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
 
   let config: Config;
   try {
-    config = loadConfig({ file: values.config ?? process.env.AUTH_SIDECAR_CONFIG }).config;
+    config = loadConfig({ file: values.config ?? (process.env.AUTH_SIDECAR_CONFIG || undefined) }).config;
   } catch (error) {
     return helpers.reportConfigError(error);
   }

@@ -58,6 +58,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
 
   const app = createApp(current, services);
   const server = createMainServer(app.callback());
+  const unused = unusedConnections(server);
   const checks = new Map<string, ReadinessCheck>([
     ['config', () => Promise.resolve()],
     ['sessionStore', () => runtime.store.ping()],
@@ -98,7 +99,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     reload: () => reloader.reload('request'),
     shutdown: async () => {
       watcher.close();
-      const code = await drain(server, services, runtime.config.shutdownTimeoutSeconds);
+      const code = await drain(server, unused, services, runtime.config.shutdownTimeoutSeconds);
       await retireRuntime(runtime, undefined, services);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       admin.closeAllConnections();
@@ -124,6 +125,12 @@ function createMainServer(handler: Handler): Server {
     socket.on('error', () => socket.destroy());
     if (req.headers.upgrade?.toLowerCase() === 'websocket') upgrades.set(req, { socket, head });
     handler(req, res);
+  });
+  // A reverse proxy is no tunnel. Without a listener Node would drop the connection without
+  // a word; a client that asks for one gets a plain 405 instead.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed HTTP from the client: a 4xx (431 for oversized headers), never a crash.
@@ -152,13 +159,32 @@ function listen(server: Server, address: string): Promise<string> {
   });
 }
 
+/**
+ * The open connections, so that a drain can close those that never sent a byte (a load
+ * balancer's or browser's pre-opened connection): Node's closeIdleConnections() leaves them
+ * open, and a drain would wait for them until shutdownTimeoutSeconds and exit 1 with no
+ * request in flight. (A 'data' listener would not do: the HTTP parser reads the socket itself.)
+ */
+function unusedConnections(server: Server): Set<Socket> {
+  const open = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  return open;
+}
+
 /** Stops accepting, lets in-flight requests finish within the timeout, then cuts the rest. */
-async function drain(server: Server, services: Services, timeoutSeconds: number): Promise<number> {
+async function drain(server: Server, unused: Set<Socket>, services: Services, timeoutSeconds: number): Promise<number> {
   services.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections go as soon as they are idle; responses in flight say Connection: close.
-  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
-  server.closeIdleConnections();
+  const sweep = () => {
+    server.closeIdleConnections();
+    for (const socket of unused) if (socket.bytesRead === 0) socket.destroy();
+  };
+  const sweeper = setInterval(sweep, 100);
+  sweep();
   const timedOut = await Promise.race([
     closed.then(() => false),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutSeconds * 1000).unref()),

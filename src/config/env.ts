@@ -4,10 +4,13 @@ import { parse as parseYaml } from 'yaml';
 export const ENV_PREFIX = 'AUTH_SIDECAR_';
 const CONFIG_FILE_VARIABLE = `${ENV_PREFIX}CONFIG`;
 
-// Kubernetes injects service links for a Service named "auth-sidecar" into every pod of the
-// namespace (AUTH_SIDECAR_PORT, AUTH_SIDECAR_SERVICE_HOST, ...). They are not ours; reading
-// them as config keys would make every such pod crash on an "unknown key".
-const SERVICE_LINK = /^(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+// Kubernetes injects service links for every Service of the namespace into every pod: for a
+// Service named "auth-sidecar" (AUTH_SIDECAR_PORT, AUTH_SIDECAR_SERVICE_HOST, ...), and as
+// well for "auth-sidecar-redis" (AUTH_SIDECAR_REDIS_SERVICE_HOST, ...). They are not ours;
+// reading them as config keys would make every such pod crash on an "unknown key". No config
+// key path ends in these words, and a service name never gives "__".
+const SERVICE_LINK =
+  /^(?:[A-Z0-9_]*[A-Z0-9]_)?(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
 export interface EnvOverride {
   variable: string;
@@ -21,7 +24,10 @@ export interface EnvOverride {
 export function readEnvOverrides(env: NodeJS.ProcessEnv): EnvOverride[] {
   return Object.keys(env)
     .filter((name) => name.startsWith(ENV_PREFIX) && name !== CONFIG_FILE_VARIABLE)
-    .filter((name) => !SERVICE_LINK.test(name.slice(ENV_PREFIX.length)))
+    .filter((name) => {
+      const rest = name.slice(ENV_PREFIX.length);
+      return rest.includes('__') || !SERVICE_LINK.test(rest);
+    })
     .sort()
     .map((variable) => ({
       variable,
@@ -45,10 +51,14 @@ function toKey(segment: string): string | number {
 export function parseEnvValue(raw: string): unknown {
   if (raw.trim() === '') return undefined;
   try {
-    const value: unknown = parseYaml(raw);
+    // logLevel 'error': yaml would print its warnings (an unknown `%` directive, say) to stderr
+    // through process.emitWarning, quoting the value, which may be a secret.
+    const value: unknown = parseYaml(raw, { logLevel: 'error' });
     if (value === null || (typeof value === 'object' && !Array.isArray(value))) {
       return /^(null|~)$/i.test(raw.trim()) ? undefined : raw;
     }
+    // Only a flow sequence is a list: "- abc" (YAML's block form) is a value that starts with a dash.
+    if (Array.isArray(value) && !raw.trim().startsWith('[')) return raw;
     // A YAML comment would silently cut a value such as "abc #1"; keep the literal then.
     if (typeof value === 'string' && value !== raw.trim() && !/^["'].*["']$/s.test(raw.trim())) return raw;
     return value;

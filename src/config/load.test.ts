@@ -108,6 +108,49 @@ describe('problems are reported all at once, one line each, naming the key', () 
     );
   });
 
+  it('refuses the admin listener on the main listener’s port', () => {
+    expect(problems({ ...MINIMAL, listen: ':8080', admin: { listen: '127.0.0.1:8080' } })).toEqual([
+      'config: admin.listen: must use another port than listen (8080)',
+    ]);
+    expect(problems({ ...MINIMAL, admin: { listen: '0.0.0.0:4180' } })).toEqual([
+      'config: admin.listen: must use another port than listen (4180)',
+    ]);
+    for (const [listen, admin] of [
+      ['127.0.0.1:0', '127.0.0.1:0'],
+      ['127.0.0.1:8080', '127.0.0.2:8080'],
+    ]) {
+      expect(loadConfig({ file: write({ ...MINIMAL, listen, admin: { listen: admin } }), env: {} }).config.listen).toBe(
+        listen,
+      );
+    }
+  });
+
+  it('says in words what a key of the wrong type must be', () => {
+    const lines = problems({
+      ...MINIMAL,
+      admin: 5,
+      session: { redis: { sentinels: [] } },
+      routes: ['x', { path: '/a', methods: 'GET' }],
+      basic: { htpasswdFile: 'x', realm: 5, cache: { maxEntries: 1.5 } },
+      shutdownTimeoutSeconds: -1,
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'config: admin: must be a mapping',
+        'config: session.redis.sentinels: must not be empty',
+        'config: routes.0: must be a route: a mapping with a path',
+        'config: routes.1.methods: must be a list',
+        'config: basic.realm: must be a string',
+        'config: basic.cache.maxEntries: must be a whole number',
+        'config: shutdownTimeoutSeconds: must be >= 0',
+      ]),
+    );
+    expect(problems({ upstream: MINIMAL.upstream, jwt: 5 })).toContain(
+      'config: jwt: must be a mapping of jwt settings, or a list of them (one per issuer)',
+    );
+    expect(lines.join('\n')).not.toMatch(/Invalid input|Too small/);
+  });
+
   it('names list indices of a jwt list, and not of a single jwt entry', () => {
     expect(problems({ upstream: MINIMAL.upstream, jwt: { audience: 3, jwksUri: 'https://i/j' } })).toContain(
       'config: jwt.audience: must be a string or a list of strings',
@@ -227,6 +270,14 @@ describe('problems are reported all at once, one line each, naming the key', () 
       expect.stringMatching(/^config: file: invalid YAML at line 2: DUPLICATE_KEY/),
     ]);
     expect(problems('- a\n- b\n')).toEqual(['config: file: must be a YAML mapping of keys']);
+    expect(problems('listen: *nowhere\n')).toEqual([
+      'config: file: invalid YAML: an alias names an anchor that is not defined before it',
+    ]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries()) {
+      bomb.push(`${name}: &${name} [${Array(10).fill(`*${bomb[i]?.[0]}`).join(', ')}]`);
+    }
+    expect(problems(`${bomb.join('\n')}\n`)).toEqual(['config: file: invalid YAML: too many aliases']);
   });
 
   it('never echoes a secret value, whatever is wrong with it', () => {
@@ -306,7 +357,7 @@ describe('environment overrides', () => {
     expect(config.routes[0]?.allow?.users).toEqual(['1001', 'true']);
   });
 
-  it('ignores Kubernetes service links for a Service named auth-sidecar', () => {
+  it('ignores Kubernetes service links for Services named auth-sidecar or auth-sidecar-*', () => {
     const { config } = loadConfig({
       file: write(MINIMAL),
       env: {
@@ -316,9 +367,19 @@ describe('environment overrides', () => {
         AUTH_SIDECAR_SERVICE_HOST: '10.0.0.1',
         AUTH_SIDECAR_SERVICE_PORT: '4180',
         AUTH_SIDECAR_SERVICE_PORT_HTTP: '4180',
+        // a Service named auth-sidecar-redis, or any other name that starts with auth-sidecar
+        AUTH_SIDECAR_REDIS_PORT: 'tcp://10.0.0.2:6379',
+        AUTH_SIDECAR_REDIS_PORT_6379_TCP_PROTO: 'tcp',
+        AUTH_SIDECAR_REDIS_SERVICE_HOST: '10.0.0.2',
+        AUTH_SIDECAR_REDIS_SERVICE_PORT_REDIS: '6379',
+        AUTH_SIDECAR_ADMIN_API_SERVICE_PORT: '4181',
       },
     });
     expect(config.upstream.url).toBe('http://127.0.0.1:5000');
+    // A real key path is still read, even one whose last word is PORT.
+    expect(problems(MINIMAL, { AUTH_SIDECAR_UPSTREAM__PORT: '1' })).toContain(
+      'config: upstream.port: unknown key (from AUTH_SIDECAR_UPSTREAM__PORT)',
+    );
   });
 
   it('reads values as YAML scalars or flow sequences, keeping secrets literal', () => {
@@ -329,8 +390,23 @@ describe('environment overrides', () => {
     expect(parseEnvValue('abc #not-a-comment')).toBe('abc #not-a-comment');
     expect(parseEnvValue('key: value')).toBe('key: value');
     expect(parseEnvValue('{a: 1}')).toBe('{a: 1}');
+    expect(parseEnvValue('- abc')).toBe('- abc');
+    expect(parseEnvValue('%S3cret')).toBe('%S3cret');
     expect(parseEnvValue('')).toBeUndefined();
     expect(parseEnvValue('null')).toBeUndefined();
+  });
+
+  it('never quotes a value in a YAML warning on stderr (a secret may start with %)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      expect(parseEnvValue('%S3cret-value')).toBe('%S3cret-value');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.message)).toEqual([]);
   });
 
   it('unsets a key with an empty value', () => {

@@ -94,7 +94,17 @@ function readYamlFile(file: string, problems: Problems): Raw | undefined {
     }
     return undefined;
   }
-  const value: unknown = document.toJS();
+  let value: unknown;
+  try {
+    // Aliases are resolved here, not while parsing: an unknown anchor or an alias bomb throws.
+    value = document.toJS();
+  } catch (error) {
+    const bomb = /alias count/i.test((error as Error).message);
+    problems.lines.push(
+      `config: file: invalid YAML: ${bomb ? 'too many aliases' : 'an alias names an anchor that is not defined before it'}`,
+    );
+    return undefined;
+  }
   if (value === null || value === undefined) return {};
   if (!isObject(value)) {
     problems.lines.push('config: file: must be a YAML mapping of keys');
@@ -262,7 +272,27 @@ function reportIssue(raw: Raw, path: PropertyKey[], issue: z.core.$ZodIssue, pro
     problems.add(path, 'is required');
     return;
   }
-  problems.add(path, issue.message);
+  problems.add(path, readableMessage(issue));
+}
+
+const EXPECTED: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+/** zod's own wording ("Invalid input: expected object, received number") where the schema has none. */
+function readableMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}`;
+  }
+  if (issue.code === 'too_small' && issue.origin === 'array' && Number(issue.minimum) === 1) {
+    return 'must not be empty';
+  }
+  return issue.message;
 }
 
 /** Issue codes that say a union branch is of another shape than the input altogether. */

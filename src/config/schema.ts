@@ -120,18 +120,21 @@ const jwtAlgorithm = z.enum([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS], {
   error: `must be one of ${[...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS].join(', ')} ("none" is never accepted)`,
 });
 
-const jwtEntry = z.strictObject({
-  issuer: httpUrl('issuer').optional(),
-  audience: oneOrMoreStrings,
-  jwksUri: httpUrl('JWKS').optional(),
-  keysFile: nonEmptyString.optional(),
-  secret: nonEmptyString.optional(),
-  algorithms: z.array(jwtAlgorithm, { error: 'must be a list of algorithms' }).min(1, 'must not be empty').optional(),
-  clockToleranceSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(30),
-  /** Least time between two JWKS fetches (an unknown kid asks for one). */
-  jwksCooldownSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(30),
-  claims: claimsSchema,
-});
+const jwtEntry = z.strictObject(
+  {
+    issuer: httpUrl('issuer').optional(),
+    audience: oneOrMoreStrings,
+    jwksUri: httpUrl('JWKS').optional(),
+    keysFile: nonEmptyString.optional(),
+    secret: nonEmptyString.optional(),
+    algorithms: z.array(jwtAlgorithm, { error: 'must be a list of algorithms' }).min(1, 'must not be empty').optional(),
+    clockToleranceSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(30),
+    /** Least time between two JWKS fetches (an unknown kid asks for one). */
+    jwksCooldownSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(30),
+    claims: claimsSchema,
+  },
+  { error: 'must be a mapping of jwt settings (audience, issuer, ...)' },
+);
 export type JwtEntryInput = z.input<typeof jwtEntry>;
 
 const oidcSchema = z.strictObject({
@@ -247,27 +250,30 @@ const emailDomain = nonEmptyString
     'must be a domain such as "example.com", matched exactly: no "*", spaces, leading or trailing "." (list each subdomain)',
   );
 
-const routeSchema = z.strictObject({
-  path: z.string({ error: 'must be a path glob' }).superRefine((glob, ctx) => {
-    const problem = globProblem(glob);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  methods: z.array(httpMethod).min(1, 'must not be empty').optional(),
-  auth: authSetting.optional(),
-  allow: z
-    .strictObject({
-      users: allowList.optional(),
-      emails: allowList.optional(),
-      emailDomains: z.array(emailDomain).min(1, 'must not be empty (leave the key out instead)').optional(),
-      groups: allowList.optional(),
-      scopes: z
-        .array(nonEmptyString.regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (RFC 6749 §3.3)'))
-        .min(1, 'must not be empty (leave the key out instead)')
-        .optional(),
-    })
-    .optional(),
-  preflight: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('deny'),
-});
+const routeSchema = z.strictObject(
+  {
+    path: z.string({ error: 'must be a path glob' }).superRefine((glob, ctx) => {
+      const problem = globProblem(glob);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    methods: z.array(httpMethod).min(1, 'must not be empty').optional(),
+    auth: authSetting.optional(),
+    allow: z
+      .strictObject({
+        users: allowList.optional(),
+        emails: allowList.optional(),
+        emailDomains: z.array(emailDomain).min(1, 'must not be empty (leave the key out instead)').optional(),
+        groups: allowList.optional(),
+        scopes: z
+          .array(nonEmptyString.regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (RFC 6749 §3.3)'))
+          .min(1, 'must not be empty (leave the key out instead)')
+          .optional(),
+      })
+      .optional(),
+    preflight: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('deny'),
+  },
+  { error: 'must be a route: a mapping with a path' },
+);
 
 export const configSchema = z
   .strictObject({
@@ -295,14 +301,16 @@ export const configSchema = z
       .refine((p) => !/\/\.\.?(\/|$)/.test(p), 'must not contain "." or ".." segments')
       .default('/oauth2'),
     trustedProxies: z.array(cidr, { error: 'must be a list of IPs or CIDRs' }).default([]),
-    shutdownTimeoutSeconds: z.number({ error: 'must be a number of seconds' }).min(0).default(20),
+    shutdownTimeoutSeconds: z.number({ error: 'must be a number of seconds' }).min(0, 'must be >= 0').default(20),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'must be one of fatal, error, warn, info, debug, trace, silent',
       })
       .default('info'),
     jwt: z
-      .union([jwtEntry, z.array(jwtEntry).min(1, 'must not be empty')])
+      .union([jwtEntry, z.array(jwtEntry).min(1, 'must not be empty')], {
+        error: 'must be a mapping of jwt settings, or a list of them (one per issuer)',
+      })
       .transform((v) => (Array.isArray(v) ? v : [v]))
       .optional(),
     oidc: oidcSchema.optional(),
@@ -335,11 +343,28 @@ function checkAcrossKeys(value: unknown, ctx: Ctx): void {
       message: 'no authentication method is configured: set jwt, basic or oidc',
     });
   }
+  checkListeners(value, ctx);
   if (isObject(value.oidc)) checkOidc(value, ctx);
   if (Array.isArray(value.jwt)) checkJwtEntries(value.jwt, ctx);
   else if (isObject(value.jwt)) checkJwtEntries([value.jwt], ctx);
   if (isObject(value.session)) checkSession(value.session, ctx);
   if (Array.isArray(value.routes)) checkRoutes(value.routes, configured, ctx);
+}
+
+/** Both listeners on one port could never start; say so as a config problem (78), not EADDRINUSE. */
+function checkListeners(value: Loose, ctx: Ctx): void {
+  const main = parseListen(typeof value.listen === 'string' ? value.listen : '0.0.0.0:4180');
+  const adminListen = isObject(value.admin) ? value.admin.listen : undefined;
+  const admin = parseListen(typeof adminListen === 'string' ? adminListen : '0.0.0.0:4181');
+  if (!main || !admin || main.port === 0 || main.port !== admin.port) return;
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  if (main.host === admin.host || wildcard(main.host) || wildcard(admin.host)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['admin', 'listen'],
+      message: `must use another port than listen (${main.port})`,
+    });
+  }
 }
 
 function configuredMethods(value: Loose): Set<AuthMethod> {

@@ -11,8 +11,7 @@ export function accessLog(services: Services): Step {
       await next();
     } finally {
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-      const status =
-        ctx.state.upgrade && ctx.state.upstreamStatus !== undefined ? ctx.state.upstreamStatus : ctx.res.statusCode;
+      const status = ctx.state.upgradeStatus ?? ctx.res.statusCode;
       const route = routeLabel(ctx);
       metrics.requests.inc({ route, method: methodLabel(ctx.method), status: String(status) });
       metrics.requestDuration.observe({ route }, durationMs / 1000);

@@ -20,7 +20,10 @@ export interface RequestState {
   route?: Route;
   /** null on a public route. */
   identity?: Identity | null;
+  /** The app's status, when the app answered. */
   upstreamStatus?: number;
+  /** What a WebSocket upgrade got (written on the raw socket, so not in res.statusCode). */
+  upgradeStatus?: number;
   /** Why the route rules refused the identity; logged, never sent. */
   denied?: string;
   /** For a forward-auth check: the request it was asked about, and the rule that decided it. */

@@ -12,6 +12,14 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const metrics = defineMetrics(registry);
+  // A counter series that first appears at 1 is invisible to increase() and rate(): an alert on
+  // rejected reloads would miss the first one. Both results exist from the start, at 0.
+  for (const result of ['applied', 'rejected']) metrics.configReloads.inc({ result }, 0);
+  return metrics;
+}
+
+function defineMetrics(registry: Registry) {
   const registers = [registry];
   return {
     registry,

@@ -117,9 +117,10 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** The app did not answer in time; a connection it never accepts is that too (504, as nginx says). */
 function isTimeout(error: unknown): boolean {
   const code = (error as { code?: string }).code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
 }
 
 function responseHeaders(headers: Dispatcher.ResponseData['headers']): OutgoingHttpHeaders {

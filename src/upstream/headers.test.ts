@@ -160,6 +160,23 @@ describe('hop-by-hop headers', () => {
     expect(headers.get('x-kept')).toEqual(['yes']);
   });
 
+  it('never lets Connection remove Host (nor X-Forwarded-Host with it) or a bearer token', () => {
+    const headers = build([
+      'Host',
+      'app.example',
+      'Connection',
+      'close, Host, Authorization, Content-Length',
+      'Authorization',
+      'Bearer t.o.k',
+      'Content-Length',
+      '5',
+    ]);
+    expect(headers.get('host')).toEqual(['app.example']);
+    expect(headers.get('x-forwarded-host')).toEqual(['app.example']);
+    expect(headers.get('authorization')).toEqual(['Bearer t.o.k']);
+    expect(headers.get('content-length')).toEqual(['5']);
+  });
+
   it('keeps Upgrade for a WebSocket upgrade', () => {
     const flat = buildUpstreamHeaders(
       ['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'k'],

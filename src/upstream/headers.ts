@@ -25,6 +25,13 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/**
+ * Headers meant for every recipient (RFC 9110 §7.6.1 forbids naming such a field in
+ * Connection): a client that names them anyway must not take the Host away from the app
+ * (and X-Forwarded-Host with it), nor strip the bearer token the sidecar let through.
+ */
+const END_TO_END = new Set(['host', 'authorization', 'content-length', 'content-type']);
+
 /** The sidecar's own identity headers, as sent to the app. */
 export const IDENTITY_HEADERS = {
   user: 'X-Forwarded-User',
@@ -101,7 +108,7 @@ export function buildUpstreamHeaders(
       out.push(name, value);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || (named?.has(lower) && !END_TO_END.has(lower))) continue;
     if (lower.includes('_')) {
       if (policy.dropUnderscoreHeaders) continue;
       const dashed = lower.replaceAll('_', '-');

@@ -28,13 +28,17 @@ export function proxy(services: Services): Step {
     if (upgrade) {
       ctx.res.detachSocket(upgrade.socket as Socket);
       ctx.req.url = path;
-      ctx.state.upstreamStatus = await services.websockets.upgrade(
+      const { status, fromApp } = await services.websockets.upgrade(
         runtime.upstream.origin,
         ctx.req,
         upgrade.socket,
         upgrade.head,
         headers,
+        runtime.config.upstream.timeoutSeconds * 1000,
       );
+      ctx.state.upgradeStatus = status;
+      // 502/504 written by the sidecar for an app that never answered: no upstream status.
+      if (fromApp) ctx.state.upstreamStatus = status;
       return;
     }
     const result = await runtime.upstream.forward(ctx.req, ctx.res, path, headers);

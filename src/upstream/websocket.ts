@@ -4,12 +4,24 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:h
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 
-type Settle = (status: number) => void;
+/** What the client got: the status, and whether the app said it (not the sidecar for it). */
+export interface UpgradeResult {
+  readonly status: number;
+  readonly fromApp: boolean;
+}
+
+type Settle = (result: UpgradeResult) => void;
+
+interface Pending {
+  readonly settle: Settle;
+  readonly socket: Duplex;
+  readonly timeoutMs: number;
+}
 
 export class WebSocketProxy {
   private readonly proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: false });
   /** The pending upgrades, settled with the app's answer (101, or its refusal). */
-  private readonly pending = new WeakMap<IncomingMessage, Settle>();
+  private readonly pending = new WeakMap<IncomingMessage, Pending>();
   /** Upgraded connections, so that a drain can close them. */
   readonly sockets = new Set<Duplex>();
 
@@ -17,24 +29,32 @@ export class WebSocketProxy {
     // Without a listener an error event would crash the process; each call has its callback.
     this.proxy.on('error', () => {});
     this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
-      proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502));
-      proxyReq.once('upgrade', () => this.settle(req, 101));
+      this.limitWait(proxyReq, req);
+      proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502, true));
+      proxyReq.once('upgrade', () => this.settle(req, 101, true));
     });
   }
 
   /**
    * Proxies the upgrade with exactly these headers. Resolves with the status the client got:
    * 101 when the app switched protocols, the app's own answer when it refused, 502 when it
-   * could not be reached.
+   * could not be reached, 504 when it did not answer within timeoutMs.
    */
-  upgrade(target: string, req: IncomingMessage, socket: Duplex, head: Buffer, headers: string[]): Promise<number> {
+  upgrade(
+    target: string,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    headers: string[],
+    timeoutMs: number,
+  ): Promise<UpgradeResult> {
     req.headers = toHeaderObject(headers);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     return new Promise((resolve) => {
-      this.pending.set(req, resolve);
+      this.pending.set(req, { settle: resolve, socket, timeoutMs });
       this.proxy.ws(req, socket, head, { target }, () => {
-        if (this.settle(req, 502) && socket.writable) {
+        if (this.settle(req, 502, false) && socket.writable) {
           socket.write('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         }
         socket.destroy();
@@ -46,12 +66,32 @@ export class WebSocketProxy {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /**
+   * http-proxy's ws() has no timeout: an app that never accepts the connection or never
+   * answers the upgrade would hold the client forever. As for any request, no answer within
+   * upstream.timeoutSeconds is a 504.
+   */
+  private limitWait(proxyReq: ClientRequest, req: IncomingMessage): void {
+    const pending = this.pending.get(req);
+    if (!pending) return;
+    const timer = setTimeout(() => {
+      if (this.settle(req, 504, false) && pending.socket.writable) {
+        pending.socket.write('HTTP/1.1 504 Gateway Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
+      proxyReq.destroy();
+    }, pending.timeoutMs);
+    const clear = () => clearTimeout(timer);
+    proxyReq.once('response', clear);
+    proxyReq.once('upgrade', clear);
+    proxyReq.once('close', clear);
+  }
+
   /** True when this call settled the upgrade (nothing had been answered yet). */
-  private settle(req: IncomingMessage, status: number): boolean {
-    const resolve = this.pending.get(req);
-    if (!resolve) return false;
+  private settle(req: IncomingMessage, status: number, fromApp: boolean): boolean {
+    const pending = this.pending.get(req);
+    if (!pending) return false;
     this.pending.delete(req);
-    resolve(status);
+    pending.settle({ status, fromApp });
     return true;
   }
 }

@@ -33,7 +33,7 @@ describe('/healthz', () => {
   it('answers 200 while the process runs', async () => {
     const res = await fetch(`${sidecar.adminUrl}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true });
+    expect(await res.json()).toEqual({ ready: true, checks: { process: { ok: true } } });
   });
 });
 
@@ -96,6 +96,9 @@ describe('/metrics', () => {
     expect(text).toMatch(/auth_sidecar_upstream_duration_seconds_count\{status="200"\} 2/);
     expect(text).toMatch(/auth_sidecar_jwks_refreshes_total\{result="success"\} [1-9]/);
     expect(text).toContain('# TYPE auth_sidecar_config_reloads_total counter');
+    // Present at 0 before the first reload, so that increase() sees the first rejection.
+    expect(text).toContain('auth_sidecar_config_reloads_total{result="rejected"} 0');
+    expect(text).toContain('auth_sidecar_config_reloads_total{result="applied"} 0');
     expect(text).toContain('auth_sidecar_process_resident_memory_bytes');
     expect(text).toContain('auth_sidecar_nodejs_eventloop_lag_seconds');
   });

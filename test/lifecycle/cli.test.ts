@@ -82,6 +82,12 @@ describe('auth-sidecar check-config', () => {
     expect(symmetric.stderr).toContain('config: jwt.keysFile: ');
     expect(symmetric.stderr).toContain('holds a private or symmetric key');
     expect(symmetric.stderr).not.toContain('c2VjcmV0');
+    for (const keys of ['[]', '[{"kty": "RSA", "n": "x"}]']) {
+      writeFileSync(join(dir, 'bad.json'), `{"keys": ${keys}}`);
+      const unusable = await runCli(['check-config', '--config', file]);
+      expect(unusable.code).toBe(78);
+      expect(unusable.stderr).toBe(`config: jwt.keysFile: "${join(dir, 'bad.json')}" holds no usable public key\n`);
+    }
   });
 
   it('makes no network connection, even to a configured Redis', async () => {
@@ -130,6 +136,8 @@ describe('auth-sidecar check-config', () => {
     const result = await runCli(['check-config'], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('upstream http://127.0.0.1:8080');
+    // An empty AUTH_SIDECAR_CONFIG (a common Kubernetes leftover) names no file.
+    expect((await runCli(['check-config'], { env: { ...env, AUTH_SIDECAR_CONFIG: '' } })).code).toBe(0);
     const wrong = await runCli(['check-config', '--config', configFile(VALID)], {
       env: { AUTH_SIDECAR_UPSTREAM__TIMEOUT_SECONDS: 'soon' },
     });

@@ -2,8 +2,10 @@
 // sidecar as a real child process.
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { serveCli } from '../support/cli.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
@@ -75,6 +77,19 @@ describe('SIGTERM', () => {
     expect(await get(`${sidecar.url}/after`, { authorization: `Bearer ${token}` })).toBe(0);
     expect(await inFlight).toBe(200);
     expect(await sidecar.exited).toBe(0);
+  });
+
+  it('does not wait for a connection that never sent a request, and exits 0', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir, { shutdownTimeoutSeconds: 10 }), { dir });
+    const { hostname, port } = new URL(sidecar.url);
+    const preopened = connect(Number(port), hostname).on('error', () => {});
+    await new Promise((resolve) => preopened.once('connect', resolve));
+    const started = Date.now();
+    sidecar.kill('SIGTERM');
+    expect(await sidecar.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    preopened.destroy();
   });
 
   it('cuts what is still running after shutdownTimeoutSeconds and exits 1', async () => {
@@ -211,5 +226,29 @@ describe('reload', () => {
       sidecar.kill();
       await sidecar.exited;
     }
+  });
+});
+
+describe('log lines', () => {
+  it('stay JSON on stdout: a Node warning (http-proxy’s deprecated util._extend) is logged, not printed', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir), { dir });
+    try {
+      const socket = new WebSocket(`${sidecar.url.replace('http', 'ws')}/ws`, {
+        headers: { authorization: `Bearer ${await signToken(key)}` },
+      });
+      const reply = await new Promise<string>((resolve, reject) => {
+        socket.on('open', () => socket.send('ping'));
+        socket.on('message', (data) => resolve(data.toString()));
+        socket.on('error', reject);
+      });
+      socket.close();
+      expect(reply).toBe('ping');
+      await sidecar.waitForLine((l) => l.msg === 'node warning');
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+    expect(sidecar.stderr()).toBe('');
   });
 });

@@ -1,5 +1,7 @@
 // Forwarding through a real sidecar to a real upstream: headers the app receives, streaming,
 // failures of the app, WebSocket upgrades, the sidecar's own endpoints.
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type EchoUpstream, echoOf, startEchoUpstream } from '../support/echo-upstream.ts';
@@ -197,6 +199,12 @@ describe('requests and answers', () => {
     expect(res.status).toBe(400);
   });
 
+  it('refuses a request with two Host headers with 400, not a 502 from the app’s refusal', async () => {
+    const res = await raw(['GET /api HTTP/1.1', 'Host: x', 'Host: y', `Authorization: Bearer ${token}`]);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'duplicate_host' });
+  });
+
   it('refuses an ambiguous path with 400 before authentication', async () => {
     const res = await raw(['GET /public/..%2fadmin HTTP/1.1', 'Host: x']);
     expect(res.status).toBe(400);
@@ -217,6 +225,10 @@ describe('requests and answers', () => {
       ),
     );
     expect(smuggle.status).toBe(400);
+    const tunnel = parseRawResponse(
+      await rawRequest(sidecar.url, `CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n`),
+    );
+    expect(tunnel.status).toBe(405);
     expect((await fetch(`${sidecar.url}/api`, { headers: auth() })).status).toBe(200);
   });
 
@@ -256,6 +268,19 @@ describe('requests and answers', () => {
     expect(Date.now() - started).toBeLessThan(2500);
   });
 
+  it('answers 504 when the app never accepts the connection within timeoutSeconds', async () => {
+    const hole = await unacceptingPort();
+    const stuck = await startTestSidecar({ upstream: { url: hole.url, timeoutSeconds: 1 }, jwt: jwt() });
+    try {
+      const res = await fetch(`${stuck.url}/api`, { headers: auth() });
+      expect(res.status).toBe(504);
+      expect(await res.json()).toMatchObject({ error: 'upstream_timeout' });
+    } finally {
+      await stuck.stop();
+      hole.close();
+    }
+  });
+
   it('cuts the connection when the app’s body stalls past the timeout', async () => {
     const res = await fetch(`${sidecar.url}/slow-body`, { headers: auth() });
     expect(res.status).toBe(200);
@@ -278,6 +303,34 @@ describe('WebSocket', () => {
     const seen = upstream.received.findLast((r) => r.url === '/ws?room=1');
     expect(seen?.headers['x-forwarded-user']).toEqual(['alice']);
     expect(seen?.headers.upgrade).toEqual(['websocket']);
+  });
+
+  it('answers 504 when the app does not answer the upgrade within timeoutSeconds', async () => {
+    const hole = await unacceptingPort();
+    const stuck = await startTestSidecar({ upstream: { url: hole.url, timeoutSeconds: 1 }, jwt: jwt() });
+    try {
+      const text = await rawRequest(
+        stuck.url,
+        [
+          'GET /ws?stuck HTTP/1.1',
+          'Host: x',
+          `Authorization: Bearer ${token}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version: 13',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      expect(parseRawResponse(text).status).toBe(504);
+      // The app never answered: the access line has the client's status, and no upstream one.
+      const line = stuck.logs.find((l) => l.msg === 'request' && l.path === '/ws');
+      expect(line).toMatchObject({ status: 504, upstreamStatus: null });
+    } finally {
+      await stuck.stop();
+      hole.close();
+    }
   });
 
   it('refuses an upgrade without a token with a complete 401 and its challenge, then closes', async () => {
@@ -353,3 +406,29 @@ describe('access log', () => {
     expect(all).not.toContain('secret=query');
   });
 });
+
+/**
+ * A port whose listener never accepts: a child process listens, then blocks its event loop,
+ * and a few connections fill its accept queue, so the kernel drops any further SYN and a
+ * connect hangs (as with a blackholed pod IP).
+ */
+async function unacceptingPort(): Promise<{ url: string; close: () => void }> {
+  const child = spawn(process.execPath, [
+    '-e',
+    `const s = require('node:net').createServer();
+     s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+       process.stdout.write(s.address().port + '\\n');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+     });`,
+  ]);
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d))));
+  const fillers = Array.from({ length: 4 }, () => connect(port, '127.0.0.1').on('error', () => {}));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}

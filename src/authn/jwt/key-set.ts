@@ -6,8 +6,9 @@
 //   once its cache is stale, turning an IdP outage into a sidecar outage);
 // - keys named in the token header (jwk, jku, x5u) are never used: only the configured
 //   source is ever asked.
+import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { ServiceUnavailableError } from '../../errors.ts';
 
 export type KeyLookup = JWTVerifyGetKey;
@@ -162,6 +163,9 @@ export class FileKeySet implements KeySet {
     if (!isJwkSet(jwks)) throw new Error(`"${file}" is not a JWKS document (no "keys" list)`);
     const privateKey = jwks.keys.find((k) => 'd' in k || ('k' in k && k.kty === 'oct'));
     if (privateKey) throw new Error(`"${file}" holds a private or symmetric key; give only public keys`);
+    // jose reads a key only when a token names it: a file with no key it can use would be
+    // accepted (on reload, too) and then refuse every token.
+    if (!jwks.keys.some(isUsablePublicKey)) throw new Error(`"${file}" holds no usable public key`);
     this.getKey = createLocalJWKSet(jwks);
   }
 
@@ -169,6 +173,15 @@ export class FileKeySet implements KeySet {
 
   refresh(): Promise<boolean> {
     return Promise.resolve(true);
+  }
+}
+
+function isUsablePublicKey(jwk: JWK): boolean {
+  try {
+    createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
