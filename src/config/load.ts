@@ -289,7 +289,12 @@ function readableMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
     return `must be ${EXPECTED[issue.expected] ?? issue.expected}`;
   }
-  if (issue.code === 'too_small' && issue.origin === 'array' && Number(issue.minimum) === 1) {
+  if (
+    issue.code === 'too_small' &&
+    issue.origin === 'array' &&
+    Number(issue.minimum) === 1 &&
+    issue.message.startsWith('Too small')
+  ) {
     return 'must not be empty';
   }
   return issue.message;
