@@ -229,6 +229,23 @@ describe('Helm chart', () => {
       'secret.stringData has no "htpasswd" key',
     ],
     ['redis without an address', [...JWT, '--set', 'session.store=redis'], 'set session.redis.url'],
+    [
+      'a secret written in values (it would land in the ConfigMap)',
+      ['-f', valuesFile('oidc-redis-native-values.yaml'), '--set', 'oidc.clientSecret=s3cret'],
+      'oidc.clientSecret would put a secret in the ConfigMap',
+    ],
+    [
+      'secrets anywhere in the passed-through blocks, however deep',
+      [
+        '--set',
+        'jwt.enabled=true',
+        '--set-json',
+        'jwt.entries=[{"issuer":"https://a.example.com","audience":"a","algorithms":["HS256"],"secret":"s"}]',
+        '--set',
+        'session.redis.password=p',
+      ],
+      'jwt.entries.0.secret, session.redis.password would put a secret in the ConfigMap',
+    ],
     ['a method block inside config', [...JWT, '--set', 'config.jwt.audience=b'], 'config.jwt is set by the chart'],
     [
       'an unknown value (values.schema.json)',
