@@ -246,6 +246,16 @@ describe('Helm chart', () => {
       ],
       'jwt.entries.0.secret, session.redis.password would put a secret in the ConfigMap',
     ],
+    [
+      'one port for the proxy and the admin listener',
+      [...JWT, '--set', 'sidecar.adminPort=4180'],
+      'sidecar.port and sidecar.adminPort are both 4180',
+    ],
+    [
+      'an app port the sidecar listens on',
+      [...JWT, '--set', 'app.port=4180'],
+      'app.port 4180 is also a port of the sidecar',
+    ],
     ['a method block inside config', [...JWT, '--set', 'config.jwt.audience=b'], 'config.jwt is set by the chart'],
     [
       'an unknown value (values.schema.json)',

@@ -138,6 +138,12 @@ readable by anyone who can read ConfigMaps, and land in Helm's release history. 
 {{- with $inline }}
 {{- fail (printf "auth-sidecar: %s would put a secret in the ConfigMap: put it in the Secret and name its key (oidc.clientSecretKey, session.cookie.secretKey, session.redisPasswordKey), or use its xFile key with a path under %s" (join ", " .) (include "auth-sidecar.secretDir" $)) }}
 {{- end }}
+{{- if eq (int $v.sidecar.port) (int $v.sidecar.adminPort) }}
+{{- fail (printf "auth-sidecar: sidecar.port and sidecar.adminPort are both %d: the sidecar cannot listen twice on one port" (int $v.sidecar.port)) }}
+{{- end }}
+{{- if has (int $v.app.port) (list (int $v.sidecar.port) (int $v.sidecar.adminPort)) }}
+{{- fail (printf "auth-sidecar: app.port %d is also a port of the sidecar (sidecar.port %d, sidecar.adminPort %d): the containers share the pod's network, so one of them could not listen" (int $v.app.port) (int $v.sidecar.port) (int $v.sidecar.adminPort)) }}
+{{- end }}
 {{- if not (or $v.jwt.enabled $v.oidc.enabled $v.basic.enabled) }}
 {{- fail "auth-sidecar: enable at least one of jwt.enabled, oidc.enabled, basic.enabled" }}
 {{- end }}
