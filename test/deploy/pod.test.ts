@@ -139,6 +139,12 @@ describe('examples/flask/k8s.yaml: the seed pod', () => {
     const seen = JSON.parse(spoofed.body) as { app: string; path: string; user: string; groups: string[] };
     expect(seen).toMatchObject({ app: 'legacy-flask', path: '/reports', user: 'demo', groups: [] });
 
+    // Every path the sidecar lets through reaches the app's catch-all, /static/** included (the
+    // forward-auth examples' public route): Flask's own static folder would answer 404.
+    const asset = await running.pod.curl(['-u', 'demo:demo-password', `${running.url}/static/app.js`]);
+    expect(asset.status).toBe(200);
+    expect(JSON.parse(asset.body)).toMatchObject({ app: 'legacy-flask', path: '/static/app.js', user: 'demo' });
+
     // kubectl logs <pod> -c auth-sidecar: one JSON access line per request, no credentials.
     const sidecar = running.processes.get(SIDECAR);
     if (!sidecar) throw new Error('no sidecar process');
