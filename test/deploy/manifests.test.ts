@@ -59,6 +59,9 @@ function expectSidecarPod(pod: PodSpec, shutdownTimeoutSeconds = 20): void {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
     capabilities: { drop: ['ALL'] },
+    // On the container itself: the component and the named template add it to pods whose
+    // pod-level securityContext they do not control.
+    seccompProfile: { type: 'RuntimeDefault' },
   });
   const preStop = Number(
     (sidecar.lifecycle as { preStop?: { exec: { command: string[] } } } | undefined)?.preStop?.exec.command[1] ?? 0,
