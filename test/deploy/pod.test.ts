@@ -3,11 +3,14 @@
 // through the port the Service targets, as the seed's curl does through the NodePort.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSigningKey, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { LocalPod, type PodProcess } from './local-pod.ts';
 import { type Container, container, type PodSpec, planPod, podSpecOf } from './pod-plan.ts';
 import { helmTemplate, type K8sObject, kustomize, parseManifests, REPO } from './render.ts';
+
+// Each test starts a whole pod (and waits up to 40 s for it to be ready, see waitFor).
+vi.setConfig({ testTimeout: 90_000 });
 
 const SIDECAR = 'auth-sidecar';
 /** What the pod's processes run from, kept visible whatever the pod mounts (CI may clone under /tmp). */
