@@ -117,7 +117,12 @@ async function main(): Promise<void> {
   const configFile = writeConfig();
   const app = start('flask', 'python3', [join('examples', 'flask', 'app.py')], { FLASK_PORT: String(appPort) });
   const sidecar = start('auth-sidecar', process.execPath, [join('src', 'cli.ts'), 'serve', '--config', configFile]);
+  // Ctrl-C reaches the children too (one process group): their exits are then expected, and
+  // neither a second stop nor an "exited; stopping" message may follow.
+  let stopping = false;
   const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
     sidecar.kill('SIGTERM');
     app.kill('SIGTERM');
     setTimeout(() => process.exit(code), 500).unref();
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
     ['auth-sidecar', sidecar],
   ] as const) {
     child.once('exit', (code) => {
+      if (stopping) return;
       console.error(`demo: ${name} exited (${code}); stopping`);
       stop(1);
     });

@@ -8,7 +8,9 @@ import os
 
 from flask import Flask, jsonify, request
 
-app = Flask(__name__)
+# No static folder: Flask would answer /static/... itself (404), and the examples' public route
+# /static/** is meant to reach the catch-all below like any other path.
+app = Flask(__name__, static_folder=None)
 
 IDENTITY_HEADERS = (
     "X-Forwarded-User",

@@ -150,8 +150,11 @@ export class LocalPod {
     return parseHttpAnswer(result.stdout);
   }
 
-  /** Waits until `url` (in the pod) answers `status`. */
-  async waitFor(url: string, status: number, timeoutMs = 15_000): Promise<void> {
+  /**
+   * Waits until `url` (in the pod) answers `status`. The default leaves room for a cold start
+   * on a loaded 2-core machine (the sidecar alone was seen taking 12 s to listen at load 35).
+   */
+  async waitFor(url: string, status: number, timeoutMs = 40_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {

@@ -3,11 +3,14 @@
 // through the port the Service targets, as the seed's curl does through the NodePort.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSigningKey, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { LocalPod, type PodProcess } from './local-pod.ts';
 import { type Container, container, type PodSpec, planPod, podSpecOf } from './pod-plan.ts';
 import { helmTemplate, type K8sObject, kustomize, parseManifests, REPO } from './render.ts';
+
+// Each test starts a whole pod (and waits up to 40 s for it to be ready, see waitFor).
+vi.setConfig({ testTimeout: 90_000 });
 
 const SIDECAR = 'auth-sidecar';
 /** What the pod's processes run from, kept visible whatever the pod mounts (CI may clone under /tmp). */
@@ -138,6 +141,12 @@ describe('examples/flask/k8s.yaml: the seed pod', () => {
     expect(spoofed.status).toBe(200);
     const seen = JSON.parse(spoofed.body) as { app: string; path: string; user: string; groups: string[] };
     expect(seen).toMatchObject({ app: 'legacy-flask', path: '/reports', user: 'demo', groups: [] });
+
+    // Every path the sidecar lets through reaches the app's catch-all, /static/** included (the
+    // forward-auth examples' public route): Flask's own static folder would answer 404.
+    const asset = await running.pod.curl(['-u', 'demo:demo-password', `${running.url}/static/app.js`]);
+    expect(asset.status).toBe(200);
+    expect(JSON.parse(asset.body)).toMatchObject({ app: 'legacy-flask', path: '/static/app.js', user: 'demo' });
 
     // kubectl logs <pod> -c auth-sidecar: one JSON access line per request, no credentials.
     const sidecar = running.processes.get(SIDECAR);

@@ -96,6 +96,27 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end }}
 
+{{/*
+The dotted paths of secret config keys (the sidecar's secret names: those that also take an
+xFile key) found in a values block, one per line. Called as (list "path" value); recursive.
+*/}}
+{{- define "auth-sidecar.inlineSecrets" -}}
+{{- $path := index . 0 }}
+{{- $node := index . 1 }}
+{{- if kindIs "map" $node }}
+{{- range $key, $value := $node }}
+{{- if has $key (list "secret" "clientSecret" "password" "sentinelPassword") }}
+{{ printf "%s.%s" $path $key }}
+{{- end }}
+{{- include "auth-sidecar.inlineSecrets" (list (printf "%s.%s" $path $key) $value) }}
+{{- end }}
+{{- else if kindIs "slice" $node }}
+{{- range $i, $value := $node }}
+{{- include "auth-sidecar.inlineSecrets" (list (printf "%s.%d" $path $i) $value) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "auth-sidecar.needsSecret" -}}
 {{- if trim (include "auth-sidecar.secretKeys" .) }}true{{ end }}
 {{- end }}
@@ -107,6 +128,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- if hasKey $v.config $key }}
 {{- fail (printf "auth-sidecar: config.%s is set by the chart: use the top-level %s values instead" $key (ternary "sidecar.port/adminPort" $key (or (eq $key "listen") (eq $key "admin")))) }}
 {{- end }}
+{{- end }}
+{{- /* The method blocks are passed through into the ConfigMap: a secret written there would be
+readable by anyone who can read ConfigMaps, and land in Helm's release history. */}}
+{{- $inline := list }}
+{{- range $block := list "config" "jwt" "oidc" "basic" "session" }}
+{{- $inline = concat $inline (include "auth-sidecar.inlineSecrets" (list $block (index $v $block)) | trim | splitList "\n" | compact) }}
+{{- end }}
+{{- with $inline }}
+{{- fail (printf "auth-sidecar: %s would put a secret in the ConfigMap: put it in the Secret and name its key (oidc.clientSecretKey, session.cookie.secretKey, session.redisPasswordKey), or use its xFile key with a path under %s" (join ", " .) (include "auth-sidecar.secretDir" $)) }}
+{{- end }}
+{{- if eq (int $v.sidecar.port) (int $v.sidecar.adminPort) }}
+{{- fail (printf "auth-sidecar: sidecar.port and sidecar.adminPort are both %d: the sidecar cannot listen twice on one port" (int $v.sidecar.port)) }}
+{{- end }}
+{{- if has (int $v.app.port) (list (int $v.sidecar.port) (int $v.sidecar.adminPort)) }}
+{{- fail (printf "auth-sidecar: app.port %d is also a port of the sidecar (sidecar.port %d, sidecar.adminPort %d): the containers share the pod's network, so one of them could not listen" (int $v.app.port) (int $v.sidecar.port) (int $v.sidecar.adminPort)) }}
 {{- end }}
 {{- if not (or $v.jwt.enabled $v.oidc.enabled $v.basic.enabled) }}
 {{- fail "auth-sidecar: enable at least one of jwt.enabled, oidc.enabled, basic.enabled" }}
