@@ -290,13 +290,17 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
     'cookie-secret': 'a-cookie-secret-of-at-least-32-bytes',
     'redis-password': 'a-redis-password',
   };
-  const jwks: K8sObject = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'app-jwks' },
-    data: { 'jwks.json': JSON.stringify({ keys: [] }) },
-  };
-  const fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar'], keys), jwks];
+  // A keys file must hold at least one usable public key, so the ConfigMap carries a real one.
+  let fixtures: K8sObject[] = [];
+  beforeAll(async () => {
+    const jwks: K8sObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'app-jwks' },
+      data: { 'jwks.json': JSON.stringify(jwksOf(await createSigningKey('ES256'))) },
+    };
+    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar'], keys), jwks];
+  });
   const sources: [string, () => string][] = [
     ...['jwt', 'basic', 'oidc-redis-native', 'all-methods-sentinel'].map((name): [string, () => string] => [
       `helm ci/${name}-values.yaml`,
