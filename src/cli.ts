@@ -102,12 +102,17 @@ async function serve(args: string[]): Promise<number> {
     logger.flush(() => process.exit(1));
   });
   return new Promise<number>((resolve) => {
+    // One drain per process: a second signal (Ctrl-C, then the runtime's SIGTERM) must neither
+    // start another nor kill the process mid-drain with the default handler.
+    let draining = false;
     const stop = (signal: string) => {
+      if (draining) return logger.info({ signal }, 'already draining');
+      draining = true;
       logger.info({ signal }, 'draining');
       void sidecar.shutdown().then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
 }
 

@@ -79,6 +79,22 @@ describe('SIGTERM', () => {
     expect(await sidecar.exited).toBe(0);
   });
 
+  it('drains once: a second signal mid-drain neither kills the process nor starts another drain', async () => {
+    const dir = tempDir();
+    const sidecar = await serveCli(baseConfig(dir), { dir });
+    const token = await signToken(key);
+    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500`, { authorization: `Bearer ${token}` });
+    await new Promise((r) => setTimeout(r, 300));
+    sidecar.kill('SIGINT');
+    await sidecar.waitForLine((l) => l.msg === 'draining');
+    sidecar.kill('SIGTERM');
+    await sidecar.waitForLine((l) => l.msg === 'already draining');
+    expect(await inFlight).toBe(200);
+    expect(await sidecar.exited).toBe(0);
+    expect(sidecar.lines.filter((l) => l.msg === 'draining')).toHaveLength(1);
+    expect(sidecar.lines.filter((l) => l.msg === 'auth-sidecar stopped')).toHaveLength(1);
+  });
+
   it('does not wait for a connection that never sent a request, and exits 0', async () => {
     const dir = tempDir();
     const sidecar = await serveCli(baseConfig(dir, { shutdownTimeoutSeconds: 10 }), { dir });
