@@ -18,7 +18,8 @@ const USAGE = `usage: auth-sidecar [serve] [--config FILE]
        auth-sidecar --version
 
 The config file may also be named by AUTH_SIDECAR_CONFIG; any key can be set by an
-AUTH_SIDECAR_* variable (see the README).`;
+AUTH_SIDECAR_* variable (see the README). explain's --token - and --basic - read the
+credential from stdin.`;
 
 type Command = (args: string[]) => Promise<number>;
 

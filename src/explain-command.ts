@@ -34,8 +34,12 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
   if (problem) return helpers.usageError(problem);
   const headers = parseHeaders(values.header ?? []);
   if (typeof headers === 'string') return helpers.usageError(headers);
-  if (values.token !== undefined) headers.Authorization = `Bearer ${values.token}`;
-  if (values.basic !== undefined) headers.Authorization = `Basic ${Buffer.from(values.basic).toString('base64')}`;
+  // "-" reads the credential from stdin, so that it shows neither in `ps` nor in shell history.
+  const token = values.token === '-' ? await firstLineOfStdin() : values.token;
+  const basic = values.basic === '-' ? await firstLineOfStdin() : values.basic;
+  if (basic !== undefined && !basic.includes(':')) return helpers.usageError('--basic must be USER:PASSWORD');
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+  if (basic !== undefined) headers.Authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
   let claims: Record<string, unknown> | undefined;
   if (values.claims !== undefined) {
     claims = parseClaims(values.claims);
@@ -89,8 +93,17 @@ function checkArguments(
   if (values.via !== undefined && values.via !== 'jwt' && values.via !== 'session') {
     return '--via must be jwt or session (basic credentials carry no claims)';
   }
-  if (values.basic !== undefined && !values.basic.includes(':')) return '--basic must be USER:PASSWORD';
   return undefined;
+}
+
+/** The first line of stdin, without its line ending (as hash-password reads a password). */
+async function firstLineOfStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/, 1)[0] as string;
 }
 
 function parseHeaders(lines: string[]): Record<string, string> | string {

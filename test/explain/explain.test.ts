@@ -96,6 +96,24 @@ describe('explain with real credentials and the examples', () => {
     expect(refused.stdout).toContain('decision: 401 refused (invalid_token): the token signature is invalid\n');
   });
 
+  it('reads --token - and --basic - from stdin, so the credential stays out of ps', async () => {
+    const token = await signToken(key, { sub: 'alice', groups: ['admins'] });
+    const fromStdin = await runCli(['explain', '--config', 'config.yaml', '/admin/x', '--token', '-'], {
+      cwd: dir,
+      stdin: `${token}\n`,
+    });
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout).toContain('decision: 200 allowed: a listed group is held\n');
+    const config = join(ROOT, 'examples/nginx-forward-auth/auth-sidecar.yaml');
+    const bob = await runCli(['explain', '--config', config, '/admin/users', '--basic', '-'], {
+      stdin: 'bob:bob-demo-password\r\n',
+    });
+    expect(bob.stdout).toContain('identity: bob (basic), groups dev, scopes (none)\n');
+    const noColon = await runCli(['explain', '--config', config, '/admin/users', '--basic', '-'], { stdin: 'bob\n' });
+    expect(noColon.code).toBe(64);
+    expect(noColon.stderr).toContain('--basic must be USER:PASSWORD');
+  });
+
   it('explains the forward-auth example configs', async () => {
     for (const example of ['nginx-forward-auth', 'caddy-forward-auth']) {
       const config = join(ROOT, 'examples', example, 'auth-sidecar.yaml');
