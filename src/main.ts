@@ -115,6 +115,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** The main listener. Upgrades run through the same pipeline, with a response bound to the socket. */
 function createMainServer(handler: Handler): Server {
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, handler);
+  // A client may half-close its side once the request is sent (`nc -N`, Go's CloseWrite, some
+  // health checkers). By default Node then aborts the request in flight and the client gets no
+  // answer; with this set it answers, then closes. A long-standing http.Server property that
+  // @types/node does not declare (test/proxy/forwarding.test.ts guards it).
+  Object.assign(server, { httpAllowHalfOpen: true });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A ServerResponse on the raw socket lets a refusal be a complete HTTP answer (401 with its
     // challenges); proxy.ts detaches it when the upgrade is allowed.

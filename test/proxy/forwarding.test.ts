@@ -242,6 +242,23 @@ describe('requests and answers', () => {
     expect(JSON.parse(res.body).url).toBe('/api/abs?q=1');
   });
 
+  it('answers a client that half-closes its side after sending the request', async () => {
+    // `nc -N`, Go's CloseWrite and some health checkers send FIN once the request is out.
+    const { hostname, port } = new URL(sidecar.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let data = '';
+      const socket = connect(Number(port), hostname, () =>
+        socket.end(`GET /slow-headers?ms=200 HTTP/1.1\r\nHost: app.example\r\nAuthorization: Bearer ${token}\r\n\r\n`),
+      );
+      socket.on('data', (chunk) => {
+        data += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(parseRawResponse(answer).status).toBe(200);
+  });
+
   it('answers 502 when the app refuses the connection, without internals', async () => {
     const down = await startTestSidecar({ upstream: { url: 'http://127.0.0.1:9' }, jwt: jwt() });
     try {
