@@ -7,6 +7,7 @@ import { type ServingSidecar, serveCli } from '../support/cli.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { freePort } from '../support/free-port.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
+import { rawClient, startRedisServer, waitUntil } from '../support/redis-servers.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
 
 let upstream: EchoUpstream;
@@ -98,6 +99,49 @@ describe('when the session store is unreachable', () => {
       expect(sidecar.logs.some((l) => String(l.msg).includes('counting failed attempts in this process'))).toBe(true);
     } finally {
       await sidecar.stop();
+    }
+  });
+
+  it('while Redis hangs, only the first request waits for it; counts go back to Redis once it answers', async () => {
+    const redis = await startRedisServer();
+    const keyPrefix = `test-hang-${randomBytes(6).toString('hex')}:`;
+    const sidecar = await startTestSidecar(configFor(redis.url, keyPrefix), { dir });
+    const timed = async (password: string) => {
+      const started = performance.now();
+      const { status } = await call(sidecar.url, 'bob', password);
+      return { status, ms: performance.now() - started };
+    };
+    try {
+      await waitReady(sidecar.adminUrl);
+      expect((await timed('bob-pw')).status).toBe(200);
+      redis.pause();
+      // The first request meets the hung store (its 1 s command timeout) and falls back.
+      expect((await timed('bob-pw')).status).toBe(200);
+      // Past the 2 s after which the store is asked again: in the background, never by a request.
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline) {
+        const { status, ms } = await timed('bob-pw');
+        expect(status).toBe(200);
+        expect(ms).toBeLessThan(700);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      redis.resume();
+      await waitUntil(async () => {
+        await timed('bob-pw');
+        return sidecar.logs.some((l) => String(l.msg).includes('session store reachable again'));
+      }, 'the store to be used again');
+      for (let i = 0; i < 4; i++) expect((await timed(`guess-${i}`)).status).toBe(401);
+      expect((await timed('bob-pw')).status).toBe(429);
+      const client = rawClient(redis.url);
+      try {
+        expect(await client.keys(`${keyPrefix}basic:locked:*`)).toHaveLength(1);
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      redis.resume();
+      await sidecar.stop();
+      await redis.stop();
     }
   });
 });

@@ -34,8 +34,8 @@ interface Subject {
 }
 
 /**
- * How long the local counts stand in for an unreachable store before it is asked again: short,
- * since a disconnected Redis fails at once; it spares requests the command timeout of a hung one.
+ * How long the local counts stand in for an unreachable store before it is asked again (in the
+ * background: requests never wait for a hung store's command timeout after the first one).
  */
 const STORE_RETRY_MS = 2000;
 const LOCAL_ENTRIES = 10_000;
@@ -145,24 +145,39 @@ export class Lockout {
   }
 
   private async withStore<T>(operation: (store: SessionStore) => Promise<T>): Promise<T> {
-    if (Date.now() >= this.storeDownUntil) {
+    if (this.storeDownUntil === 0) {
       try {
-        const result = await operation(this.store);
-        if (this.storeDownUntil !== 0) {
-          this.storeDownUntil = 0;
-          this.logger.info('basic auth: session store reachable again; failed attempts counted there');
-        }
-        return result;
+        return await operation(this.store);
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
+        // Once per outage, though every request in flight when it began fails here.
         if (this.storeDownUntil === 0) {
           this.logger.warn('basic auth: session store unreachable; counting failed attempts in this process');
         }
         this.storeDownUntil = Date.now() + STORE_RETRY_MS;
       }
+    } else if (Date.now() >= this.storeDownUntil) {
+      this.probeStore();
     }
     this.local ??= new MemoryStore(LOCAL_ENTRIES);
     return operation(this.local);
+  }
+
+  /**
+   * Asks the store again in the background: a hung Redis answers only at its command timeout,
+   * and no basic request should wait for that while the local counts stand in.
+   */
+  private probeStore(): void {
+    this.storeDownUntil = Date.now() + STORE_RETRY_MS;
+    this.store.ping().then(
+      () => {
+        this.storeDownUntil = 0;
+        this.logger.info('basic auth: session store reachable again; failed attempts counted there');
+      },
+      () => {
+        this.storeDownUntil = Date.now() + STORE_RETRY_MS;
+      },
+    );
   }
 }
 
