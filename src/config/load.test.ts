@@ -257,6 +257,14 @@ describe('problems are reported all at once, one line each, naming the key', () 
     expect(problems({ ...MINIMAL, session: { store: 'redis', redis: { sentinels: ['h:26379'] } } })).toContain(
       'config: session.redis.name: is required with sentinels',
     );
+    const cluster = ['rediss://a:6379', 'b:6379'];
+    expect(problems({ ...MINIMAL, session: { store: 'redis', redis: { cluster } } })).toContain(
+      'config: session.redis.cluster: write every node with rediss:// (TLS) or none of them',
+    );
+    const sentinels = ['rediss://h:26379'];
+    expect(problems({ ...MINIMAL, session: { store: 'redis', redis: { sentinels, name: 'm' } } })).toContain(
+      'config: session.redis.sentinels.0: TLS to Sentinel is not supported: give host:port, or use url with rediss:// or cluster',
+    );
   });
 
   it('reports an unreadable file, invalid YAML and duplicate keys', () => {

@@ -193,7 +193,15 @@ const sessionSchema = z
           .string()
           .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
           .optional(),
-        sentinels: z.array(nonEmptyString).min(1).optional(),
+        sentinels: z
+          .array(
+            nonEmptyString.refine(
+              (entry) => !entry.startsWith('rediss://'),
+              'TLS to Sentinel is not supported: give host:port, or use url with rediss:// or cluster',
+            ),
+          )
+          .min(1)
+          .optional(),
         name: nonEmptyString.optional(),
         cluster: z.array(nonEmptyString).min(1).optional(),
         password: nonEmptyString.optional(),
@@ -471,6 +479,21 @@ function checkSession(session: Loose, ctx: Ctx): void {
   if (redis.sentinels !== undefined && redis.name === undefined) {
     ctx.addIssue({ code: 'custom', path: ['session', 'redis', 'name'], message: 'is required with sentinels' });
   }
+  // One connection kind for the whole cluster: a node written without rediss:// among TLS ones
+  // is a typo that would otherwise send sessions in clear to some of the nodes.
+  const nodes = Array.isArray(redis.cluster) ? redis.cluster.filter((n) => typeof n === 'string') : [];
+  if (nodes.some(isTlsNode) && !nodes.every(isTlsNode)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['session', 'redis', 'cluster'],
+      message: 'write every node with rediss:// (TLS) or none of them',
+    });
+  }
+}
+
+/** A Redis address that asks for TLS. */
+export function isTlsNode(address: string): boolean {
+  return address.startsWith('rediss://');
 }
 
 function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, ctx: Ctx): void {

@@ -3,7 +3,7 @@
 // gets 503 + Retry-After quickly, and the store recovers by itself when Redis returns. Every
 // key is prefixed with keyPrefix, so several sidecars (or tests) can share one Redis.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Config } from '../config/schema.ts';
+import { type Config, isTlsNode } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type Counter, type SessionStore, StoreUnavailableError } from './store.ts';
 
@@ -42,6 +42,8 @@ function hostPort(entry: string): { host: string; port: number } {
   return match ? { host: match[1] as string, port: Number(match[2]) } : { host: entry, port: 6379 };
 }
 
+const keepHostName = (address: string, callback: (error: null, address: string) => void) => callback(null, address);
+
 export interface RedisClientOptions {
   /** Connect on the first command instead of at once (check-config never connects). */
   lazyConnect?: boolean;
@@ -51,11 +53,16 @@ export function createRedisClient(config: RedisConfig, options: RedisClientOptio
   const auth = config.password === undefined ? {} : { password: config.password };
   const lazy = { lazyConnect: options.lazyConnect ?? false };
   if (config.cluster) {
+    // rediss:// nodes (the config refuses a mix): TLS to every node, the certificate verified
+    // against the address as written, since managed clusters (ElastiCache, MemoryDB) issue
+    // certificates for their DNS names, not for the IPs a lookup returns.
+    const tls = config.cluster.every(isTlsNode);
     return new Cluster(config.cluster.map(hostPort), {
       ...lazy,
       enableOfflineQueue: false,
       clusterRetryStrategy: retry,
-      redisOptions: { ...FAIL_FAST, ...auth },
+      ...(tls ? { dnsLookup: keepHostName } : {}),
+      redisOptions: { ...FAIL_FAST, ...auth, ...(tls ? { tls: {} } : {}) },
     });
   }
   if (config.sentinels) {

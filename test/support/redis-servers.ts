@@ -135,34 +135,27 @@ export interface ClusterSetup {
   stop(): Promise<void>;
 }
 
-/** Three masters, every slot assigned: the smallest Redis Cluster. */
-export async function startCluster(): Promise<ClusterSetup> {
+/** Three masters, every slot assigned: the smallest Redis Cluster (over TLS when given a cert). */
+export async function startCluster(tls?: { cert: string; key: string }): Promise<ClusterSetup> {
   const servers: RedisProcess[] = [];
   for (let i = 0; i < 3; i++) {
     const busPort = await freePort();
     const dir = tempDir('auth-sidecar-cluster-');
-    servers.push(
-      await startRedisServer([
-        '--cluster-enabled',
-        'yes',
-        '--cluster-port',
-        String(busPort),
-        '--cluster-config-file',
-        join(dir, 'nodes.conf'),
-        '--cluster-node-timeout',
-        '2000',
-      ]),
-    );
+    const args = ['--cluster-enabled', 'yes', '--cluster-port', String(busPort)];
+    args.push('--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
+    if (tls) args.push('--tls-cluster', 'yes');
+    servers.push(await startRedisServer(args, undefined, tls));
   }
+  const cliArgs = tls ? ['--tls', '--cacert', tls.cert] : [];
   const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
-  await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
+  await run('redis-cli', [...cliArgs, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
   for (const server of servers) {
-    await waitUntil(() => answers(server.port, 'CLUSTER INFO', 'cluster_state:ok'), 'the cluster');
+    await waitUntil(() => answers(server.port, 'CLUSTER INFO', 'cluster_state:ok', cliArgs), 'the cluster');
   }
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));
   };
-  return { nodes, stop };
+  return { nodes: tls ? nodes.map((n) => `rediss://${n}`) : nodes, stop };
 }
 
 const stopAll: (() => Promise<void>)[] = [];
