@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hashPasswordCommand } from './authn/basic/hash-password-command.ts';
+import { configFileOf } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError, EXIT_CONFIG, EXIT_USAGE } from './errors.ts';
 import { explainCommand } from './explain-command.ts';
@@ -56,14 +57,11 @@ function usageError(message: string): number {
   return EXIT_USAGE;
 }
 
-/**
- * --config FILE, else AUTH_SIDECAR_CONFIG, else no file (environment only). An empty
- * AUTH_SIDECAR_CONFIG names no file, as an empty AUTH_SIDECAR_* value unsets its key.
- */
+/** The config file the arguments name (see configFileOf), or null after a usage error. */
 function configFileFrom(args: string[]): string | undefined | null {
   try {
     const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
-    return values.config ?? (process.env.AUTH_SIDECAR_CONFIG || undefined);
+    return configFileOf(values.config);
   } catch (error) {
     usageError((error as Error).message);
     return null;

@@ -2,6 +2,7 @@
 // and lockout counters in memory, never the configured Redis), and prints the explanation.
 // Exit 0 whatever the decision; 64 for a usage error, 78 for an invalid config.
 import { parseArgs } from 'node:util';
+import { configFileOf } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
 import type { AuthMethod, Config } from './config/schema.ts';
 import { explain, formatExplanation } from './explain.ts';
@@ -48,7 +49,7 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
 
   let config: Config;
   try {
-    config = loadConfig({ file: values.config ?? (process.env.AUTH_SIDECAR_CONFIG || undefined) }).config;
+    config = loadConfig({ file: configFileOf(values.config) }).config;
   } catch (error) {
     return helpers.reportConfigError(error);
   }

@@ -31,13 +31,14 @@ export interface ExplainInput {
 export interface Explanation {
   readonly request: string;
   readonly target?: Target;
-  /** The path is the sidecar's own endpoint (under pathPrefix): no route, never proxied. */
-  readonly endpoint?: boolean;
   readonly route?: Route;
   readonly identity?: Identity | null;
   /** What happened to credentials, when that explains the identity line. */
   readonly identityNote?: string;
-  /** Undefined for the sidecar's own endpoints, whose answer route rules do not decide. */
+  /**
+   * Undefined for the sidecar's own endpoints (under pathPrefix): route rules do not decide
+   * their answer, and they are never proxied.
+   */
   readonly status: number | undefined;
   readonly decision: string;
   readonly headers: Readonly<Record<string, string | string[]>>;
@@ -91,7 +92,7 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
 function endpointExplanation(request: string, target: Target, runtime: Runtime): Explanation {
   const prefix = runtime.config.pathPrefix;
   const decision = `not decided by route rules: the sidecar answers ${prefix}/* itself and never proxies it`;
-  return { request, target, endpoint: true, status: undefined, decision, headers: {} };
+  return { request, target, status: undefined, decision, headers: {} };
 }
 
 type Found = { identity: Identity } | { error: UnauthorizedError; note: string };
@@ -154,7 +155,7 @@ export function formatExplanation(result: Explanation): string {
   if (result.target) {
     const { matchPath, literalPath, forwardPath, query } = result.target;
     const readings = literalPath === matchPath ? '' : ` (with parameters: ${literalPath})`;
-    const where = result.endpoint ? 'a sidecar endpoint' : `the app would get ${forwardPath}${query}`;
+    const where = result.status === undefined ? 'a sidecar endpoint' : `the app would get ${forwardPath}${query}`;
     lines.push(`path:     ${matchPath}${readings}; ${where}`);
   }
   if (result.route) lines.push(...routeLines(result.route));

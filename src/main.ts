@@ -11,6 +11,7 @@ import { FileWatcher } from './config/watch.ts';
 import { ConfigError } from './errors.ts';
 import { createAdminServer, type ReadinessCheck, upstreamCheck } from './http/admin.ts';
 import { upgrades } from './http/context.ts';
+import { emptyAnswer } from './http/raw-http.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { buildRuntime, KeySetRegistry, listenChanged, type Runtime, retireRuntime, type Services } from './runtime.ts';
@@ -58,7 +59,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
 
   const app = createApp(current, services);
   const server = createMainServer(app.callback());
-  const unused = unusedConnections(server);
+  const connections = openConnections(server);
   const checks = new Map<string, ReadinessCheck>([
     ['config', () => Promise.resolve()],
     ['sessionStore', () => runtime.store.ping()],
@@ -99,7 +100,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     reload: () => reloader.reload('request'),
     shutdown: async () => {
       watcher.close();
-      const code = await drain(server, unused, services, runtime.config.shutdownTimeoutSeconds);
+      const code = await drain(server, connections, services, runtime.config.shutdownTimeoutSeconds);
       await retireRuntime(runtime, undefined, services);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       admin.closeAllConnections();
@@ -135,18 +136,13 @@ function createMainServer(handler: Handler): Server {
   // a word; a client that asks for one gets a plain 405 instead.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.end(emptyAnswer(405));
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed HTTP from the client: a 4xx (431 for oversized headers), never a crash.
     if (!socket.writable) return socket.destroy();
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    socket.end(emptyAnswer(status));
   });
   return server;
 }
@@ -170,7 +166,7 @@ function listen(server: Server, address: string): Promise<string> {
  * open, and a drain would wait for them until shutdownTimeoutSeconds and exit 1 with no
  * request in flight. (A 'data' listener would not do: the HTTP parser reads the socket itself.)
  */
-function unusedConnections(server: Server): Set<Socket> {
+function openConnections(server: Server): Set<Socket> {
   const open = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     open.add(socket);
@@ -180,13 +176,18 @@ function unusedConnections(server: Server): Set<Socket> {
 }
 
 /** Stops accepting, lets in-flight requests finish within the timeout, then cuts the rest. */
-async function drain(server: Server, unused: Set<Socket>, services: Services, timeoutSeconds: number): Promise<number> {
+async function drain(
+  server: Server,
+  connections: Set<Socket>,
+  services: Services,
+  timeoutSeconds: number,
+): Promise<number> {
   services.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections go as soon as they are idle; responses in flight say Connection: close.
   const sweep = () => {
     server.closeIdleConnections();
-    for (const socket of unused) if (socket.bytesRead === 0) socket.destroy();
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
   };
   const sweeper = setInterval(sweep, 100);
   sweep();

@@ -2,6 +2,7 @@
 // disagree on which one counts, and that disagreement is a bypass.
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../errors.ts';
+import { headerCount } from '../http/raw-http.ts';
 
 export interface Authorization {
   /** Lower case: schemes are case-insensitive (RFC 9110 §11.1). */
@@ -14,7 +15,7 @@ const AUTHORIZATION = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:[ \t]+(.*?))?[ \t]*$/s;
 export function readAuthorization(req: IncomingMessage): Authorization | undefined {
   const raw = req.headers.authorization;
   if (raw === undefined) return undefined;
-  if ((req.headersDistinct.authorization?.length ?? 0) > 1) {
+  if (headerCount(req.rawHeaders, 'authorization') > 1) {
     throw new BadRequestError('duplicate_authorization', 'more than one Authorization header');
   }
   const match = AUTHORIZATION.exec(raw);

@@ -4,6 +4,14 @@ import { parse as parseYaml } from 'yaml';
 export const ENV_PREFIX = 'AUTH_SIDECAR_';
 const CONFIG_FILE_VARIABLE = `${ENV_PREFIX}CONFIG`;
 
+/**
+ * The config file `--config FILE` names, else AUTH_SIDECAR_CONFIG, else none (environment
+ * only). An empty AUTH_SIDECAR_CONFIG names no file, as an empty AUTH_SIDECAR_* value unsets its key.
+ */
+export function configFileOf(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag ?? (env[CONFIG_FILE_VARIABLE] || undefined);
+}
+
 // Kubernetes injects service links for every Service of the namespace into every pod: for a
 // Service named "auth-sidecar" (AUTH_SIDECAR_PORT, AUTH_SIDECAR_SERVICE_HOST, ...), and as
 // well for "auth-sidecar-redis" (AUTH_SIDECAR_REDIS_SERVICE_HOST, ...). They are not ours;

@@ -4,12 +4,13 @@ import { readAuthorization } from '../authn/authorization-header.ts';
 import { normalizeTarget } from '../authz/normalize-path.ts';
 import { BadRequestError } from '../errors.ts';
 import type { Step } from './context.ts';
+import { headerCount } from './raw-http.ts';
 
 export function readTarget(): Step {
   return (ctx, next) => {
     // RFC 9112 §3.2: a request with more than one Host is answered 400. Node keeps the first,
     // the app might take the last; forwarded as is, the app refused it and the client got a 502.
-    if ((ctx.req.headersDistinct.host?.length ?? 0) > 1) {
+    if (headerCount(ctx.req.rawHeaders, 'host') > 1) {
       throw new BadRequestError('duplicate_host', 'more than one Host header');
     }
     ctx.state.authorization = readAuthorization(ctx.req);

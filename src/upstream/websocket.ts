@@ -3,6 +3,7 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
+import { emptyAnswer } from '../http/raw-http.ts';
 
 /** What the client got: the status, and whether the app said it (not the sidecar for it). */
 export interface UpgradeResult {
@@ -54,9 +55,7 @@ export class WebSocketProxy {
     return new Promise((resolve) => {
       this.pending.set(req, { settle: resolve, socket, timeoutMs });
       this.proxy.ws(req, socket, head, { target }, () => {
-        if (this.settle(req, 502, false) && socket.writable) {
-          socket.write('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        }
+        this.answerForApp(req, socket, 502);
         socket.destroy();
       });
     });
@@ -75,15 +74,18 @@ export class WebSocketProxy {
     const pending = this.pending.get(req);
     if (!pending) return;
     const timer = setTimeout(() => {
-      if (this.settle(req, 504, false) && pending.socket.writable) {
-        pending.socket.write('HTTP/1.1 504 Gateway Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      }
+      this.answerForApp(req, pending.socket, 504);
       proxyReq.destroy();
     }, pending.timeoutMs);
     const clear = () => clearTimeout(timer);
     proxyReq.once('response', clear);
     proxyReq.once('upgrade', clear);
     proxyReq.once('close', clear);
+  }
+
+  /** The sidecar's own answer (502, 504) for an app that did not give one, unless one was given. */
+  private answerForApp(req: IncomingMessage, socket: Duplex, status: number): void {
+    if (this.settle(req, status, false) && socket.writable) socket.write(emptyAnswer(status));
   }
 
   /** True when this call settled the upgrade (nothing had been answered yet). */

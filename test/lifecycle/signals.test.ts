@@ -5,10 +5,9 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { serveCli } from '../support/cli.ts';
-import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
+import { type EchoUpstream, pingOverWebSocket, startEchoUpstream } from '../support/echo-upstream.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { tempDir } from '../support/sidecar.ts';
 
@@ -250,15 +249,9 @@ describe('log lines', () => {
     const dir = tempDir();
     const sidecar = await serveCli(baseConfig(dir), { dir });
     try {
-      const socket = new WebSocket(`${sidecar.url.replace('http', 'ws')}/ws`, {
-        headers: { authorization: `Bearer ${await signToken(key)}` },
+      const reply = await pingOverWebSocket(`${sidecar.url.replace('http', 'ws')}/ws`, {
+        authorization: `Bearer ${await signToken(key)}`,
       });
-      const reply = await new Promise<string>((resolve, reject) => {
-        socket.on('open', () => socket.send('ping'));
-        socket.on('message', (data) => resolve(data.toString()));
-        socket.on('error', reject);
-      });
-      socket.close();
       expect(reply).toBe('ping');
       await sidecar.waitForLine((l) => l.msg === 'node warning');
     } finally {

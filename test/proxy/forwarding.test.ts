@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type EchoUpstream, echoOf, startEchoUpstream } from '../support/echo-upstream.ts';
+import { type EchoUpstream, echoOf, pingOverWebSocket, startEchoUpstream } from '../support/echo-upstream.ts';
 import {
   AUDIENCE,
   createSigningKey,
@@ -309,13 +309,7 @@ describe('WebSocket', () => {
   const wsUrl = () => sidecar.url.replace('http', 'ws');
 
   it('proxies an upgrade with a valid token, with identity headers, and echoes messages', async () => {
-    const socket = new WebSocket(`${wsUrl()}/ws?room=1`, { headers: { ...auth(), 'x-forwarded-user': 'mallory' } });
-    const reply = await new Promise<string>((resolve, reject) => {
-      socket.on('open', () => socket.send('ping'));
-      socket.on('message', (data) => resolve(data.toString()));
-      socket.on('error', reject);
-    });
-    socket.close();
+    const reply = await pingOverWebSocket(`${wsUrl()}/ws?room=1`, { ...auth(), 'x-forwarded-user': 'mallory' });
     expect(reply).toBe('ping');
     const seen = upstream.received.findLast((r) => r.url === '/ws?room=1');
     expect(seen?.headers['x-forwarded-user']).toEqual(['alice']);

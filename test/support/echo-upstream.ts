@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 
 export interface Echo {
   method: string;
@@ -133,4 +133,18 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
 /** What the upstream received, as it reported it in its answer. */
 export async function echoOf(res: Response): Promise<Echo> {
   return (await res.json()) as Echo;
+}
+
+/** Opens a WebSocket, sends "ping" and resolves what comes back first (the echo's "ping"). */
+export async function pingOverWebSocket(url: string, headers: Record<string, string>): Promise<string> {
+  const socket = new WebSocket(url, { headers });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      socket.on('open', () => socket.send('ping'));
+      socket.on('message', (data) => resolve(data.toString()));
+      socket.on('error', reject);
+    });
+  } finally {
+    socket.close();
+  }
 }

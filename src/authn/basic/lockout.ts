@@ -76,13 +76,14 @@ export class Lockout {
   async guard<T>(user: string, address: string, check: () => Promise<T>): Promise<T> {
     const subjects = this.subjects(user, address);
     if (subjects.length === 0) return check();
+    const keys = subjects.map(failureKey);
     // Taken before the first await, so that concurrent attempts see each other.
-    const positions = subjects.map((s) => this.reserve(failureKey(s)));
+    const positions = keys.map((key) => this.reserve(key));
     try {
       // The locks again too: an attempt that passed ensureAllowed just before a lock was set
       // would otherwise find the count reset to 0 and be checked.
       const [counts] = await Promise.all([
-        this.withStore((store) => Promise.all(subjects.map((s) => store.peek(failureKey(s))))),
+        this.withStore((store) => Promise.all(keys.map((key) => store.peek(key)))),
         this.ensureAllowed(user, address),
       ]);
       if (subjects.some((s, i) => (counts[i]?.count ?? 0) + (positions[i] ?? 0) > s.limit)) {
@@ -91,7 +92,7 @@ export class Lockout {
       }
       return await check();
     } finally {
-      for (const s of subjects) this.release(failureKey(s));
+      for (const key of keys) this.release(key);
     }
   }
 

@@ -1,0 +1,23 @@
+// HTTP at the byte level, for the places Koa does not reach: answers written straight to a
+// socket (malformed requests, CONNECT, a WebSocket upgrade the app never took) and the raw
+// header list, where repeated fields are still visible.
+import { STATUS_CODES } from 'node:http';
+
+/** A complete answer without a body, that closes the connection. */
+export function emptyAnswer(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+}
+
+/**
+ * How many times a field occurs in `rawHeaders` (name in lower case). Node keeps only the first
+ * Host or Authorization in req.headers; this finds a second one without building
+ * req.headersDistinct, which copies every header of every request.
+ */
+export function headerCount(rawHeaders: readonly string[], lowerName: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) count++;
+  }
+  return count;
+}
