@@ -93,7 +93,7 @@ async function serve(args: string[]): Promise<number> {
   process.on('warning', ({ name, message, code }: Error & { code?: string }) =>
     logger.warn({ warning: { name, code, message } }, 'node warning'),
   );
-  process.on('SIGHUP', () => void sidecar.reload());
+  process.on('SIGHUP', () => void sidecar.reload('SIGHUP'));
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   // A bug, not an input: log it as JSON like everything else, then stop (the pod restarts us).
   process.on('uncaughtException', (error) => {

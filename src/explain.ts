@@ -1,22 +1,16 @@
-// `auth-sidecar explain`: what the sidecar would decide for one request, and why, with the same
-// code the request path runs (normalization, route table, authenticators, allow rules). It
-// answers what a sidecar otherwise hides: which rule matched, what it accepts, who the caller
-// is, and the decision with its reason.
-import { IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
-import { authenticateWith } from './authn/authenticator.ts';
-import { readAuthorization } from './authn/authorization-header.ts';
+// `auth-sidecar explain`: what the sidecar would decide for one request, and why. It runs the
+// one decision the request path runs (decision/decide.ts: normalization, the route table, the
+// authenticators, the allow rules) and renders it as text: which rule matched, what it
+// accepts, who the caller is, and the answer with its reason.
+import { parseAuthorization } from './authn/authorization-header.ts';
 import { type Identity, identityFromClaims } from './authn/identity.ts';
-import { forbidden } from './authz/authorize.ts';
 import { normalizeTarget, type Target } from './authz/normalize-path.ts';
-import { evaluate } from './authz/policy.ts';
-import { preflightFor } from './authz/preflight.ts';
 import type { Route } from './authz/route-table.ts';
 import type { AuthMethod } from './config/schema.ts';
-import { SidecarError, UnauthorizedError } from './errors.ts';
-import { challenges } from './http/challenge.ts';
-import { isSidecarPath } from './http/sidecar-endpoints.ts';
-import type { Runtime } from './runtime.ts';
+import { type Decision, decide, type Identify, identifyByRoute } from './decision/decide.ts';
+import { type RequestFacts, requestFacts } from './decision/facts.ts';
+import type { Runtime } from './decision/runtime.ts';
+import { SidecarError } from './errors.ts';
 
 export interface ExplainInput {
   readonly method: string;
@@ -46,47 +40,74 @@ export interface Explanation {
 
 export async function explain(runtime: Runtime, input: ExplainInput): Promise<Explanation> {
   const request = `${input.method} ${input.target}`;
-  let target: Target;
-  let route: Route;
-  const preflight = preflightFor(input.method, lowerCased(input.headers));
+  const headers = lowerCased(input.headers);
+  let note: string | undefined;
+  const identify: Identify =
+    input.claims === undefined
+      ? identifyByRoute
+      : async (_facts, methods) => {
+          const found = identityFromGivenClaims(runtime, methods, input.claims ?? {}, input.claimsVia ?? 'jwt');
+          if (typeof found === 'string') note = found;
+          return typeof found === 'string' ? null : found;
+        };
+  let facts: RequestFacts;
+  let decision: Decision;
   try {
-    target = normalizeTarget(input.target);
-    // As on the request path: the sidecar's own endpoints are matched before any route rule.
-    if (isSidecarPath(target.matchPath, runtime.config.pathPrefix))
-      return endpointExplanation(request, target, runtime);
-    route = runtime.routes.select({ method: input.method, target, preflightFor: preflight });
+    facts = requestFacts({
+      method: input.method,
+      target: normalizeTarget(input.target),
+      headers,
+      authorization: parseAuthorization(headers.authorization),
+      clientAddress: '127.0.0.1',
+      via: 'direct',
+    });
+    decision = await decide(facts, runtime, identify);
   } catch (error) {
     if (!(error instanceof SidecarError)) throw error;
     return { request, status: error.status, decision: `refused (${error.code}): ${error.message}`, headers: {} };
   }
-  const base = { request, target, route };
-  if (route.auth === 'none') {
-    return {
-      ...base,
-      identity: null,
-      status: 200,
-      decision: 'allowed without credentials: the route is public',
-      headers: {},
-    };
+  const target = facts.target as Target;
+  if (decision.kind === 'endpoint') return endpointExplanation(request, target, runtime);
+  const base = { request, target, route: decision.route };
+  switch (decision.kind) {
+    case 'public':
+      return {
+        ...base,
+        identity: null,
+        status: 200,
+        decision: `allowed without credentials: ${decision.reason}`,
+        headers: {},
+      };
+    case 'allowed':
+      return {
+        ...base,
+        identity: decision.identity,
+        status: 200,
+        decision: `allowed: ${decision.reason}`,
+        headers: {},
+      };
+    case 'forbidden': {
+      const { error } = decision;
+      const text = `refused (${error.code}): ${decision.reason}`;
+      return { ...base, identity: decision.identity, status: 403, decision: text, headers: error.headers };
+    }
+    case 'throttled': {
+      const { error } = decision;
+      return { ...base, status: 429, decision: `refused (${error.code}): ${error.message}`, headers: error.headers };
+    }
+    case 'unauthenticated': {
+      const { error, loginUrl } = decision;
+      const identityNote = note ?? credentialNote(facts, decision.route, error.rejection?.method);
+      const text = `refused (${error.code}): ${error.message}`;
+      if (loginUrl !== undefined) {
+        const login = `${text}; a browser page load is sent to the login`;
+        return { ...base, identity: null, identityNote, status: 302, decision: login, headers: { Location: loginUrl } };
+      }
+      const challenge = error.headers['WWW-Authenticate'];
+      const shown: Record<string, string | string[]> = challenge === undefined ? {} : { 'WWW-Authenticate': challenge };
+      return { ...base, identity: null, identityNote, status: 401, decision: text, headers: shown };
+    }
   }
-  if (route.preflight && preflight !== undefined) {
-    const decision = `allowed without credentials: a CORS preflight for ${preflight} on a route with preflight: allow`;
-    return { ...base, identity: null, status: 200, decision, headers: {} };
-  }
-  const found = await identityOf(runtime, route, input);
-  if ('error' in found) {
-    const { error, note } = found;
-    const values = challenges(route.auth, runtime.realm, error.rejection);
-    const headers: Record<string, string[]> = values.length > 0 ? { 'WWW-Authenticate': values } : {};
-    const decision = `refused (${error.code}): ${error.message}`;
-    return { ...base, identity: null, identityNote: note, status: 401, decision, headers };
-  }
-  const { identity } = found;
-  const verdict = evaluate(identity, route.allow);
-  if (verdict.allow) return { ...base, identity, status: 200, decision: `allowed: ${verdict.reason}`, headers: {} };
-  const refusal = forbidden(verdict, identity, route, runtime.realm);
-  const decision = `refused (${refusal.code}): ${verdict.reason}`;
-  return { ...base, identity, status: 403, decision, headers: refusal.headers };
 }
 
 function endpointExplanation(request: string, target: Target, runtime: Runtime): Explanation {
@@ -95,54 +116,31 @@ function endpointExplanation(request: string, target: Target, runtime: Runtime):
   return { request, target, status: undefined, decision, headers: {} };
 }
 
-type Found = { identity: Identity } | { error: UnauthorizedError; note: string };
-
-async function identityOf(runtime: Runtime, route: Route, input: ExplainInput): Promise<Found> {
+/** What happened to the credential the request carried (or did not). */
+function credentialNote(facts: RequestFacts, route: Route, refused: AuthMethod | undefined): string {
+  if (refused !== undefined) return `the ${refused} credential was refused`;
   const accepted = route.auth === 'none' ? [] : route.auth;
-  if (input.claims !== undefined) return identityFromGivenClaims(runtime, accepted, input);
-  const req = new IncomingMessage(new Socket());
-  req.method = input.method;
-  req.url = input.target;
-  req.rawHeaders = Object.entries(input.headers).flat();
-  req.headers = lowerCased(input.headers);
-  req.headersDistinct = Object.fromEntries(
-    Object.entries(req.headers).map(([name, value]) => [name, [value as string]]),
-  );
-  const authorization = readAuthorization(req);
-  const authenticators = accepted.flatMap((m) => runtime.authenticators.get(m) ?? []);
-  try {
-    const identity = await authenticateWith(authenticators, { req, authorization, clientAddress: '127.0.0.1' });
-    if (identity !== null) return { identity };
-  } catch (error) {
-    if (error instanceof UnauthorizedError)
-      return { error, note: `the ${error.rejection?.method} credential was refused` };
-    throw error;
-  }
+  const { authorization } = facts;
   const sent = authorization ? `a ${authorization.scheme || 'malformed'} credential, but` : 'no credential;';
-  return { error: new UnauthorizedError(), note: `${sent} the route accepts ${accepted.join(', ')}` };
+  return `${sent} the route accepts ${accepted.join(', ')}`;
 }
 
-function identityFromGivenClaims(runtime: Runtime, accepted: readonly AuthMethod[], input: ExplainInput): Found {
-  const via = input.claimsVia ?? 'jwt';
-  if (!accepted.includes(via)) {
-    return {
-      error: new UnauthorizedError(),
-      note: `the route does not accept ${via} (it accepts ${accepted.join(', ')})`,
-    };
-  }
+/** The identity the given claims make, mapped as `via` maps them; else why there is none. */
+function identityFromGivenClaims(
+  runtime: Runtime,
+  accepted: readonly AuthMethod[],
+  claims: Readonly<Record<string, unknown>>,
+  via: AuthMethod,
+): Identity | string {
+  if (!accepted.includes(via)) return `the route does not accept ${via} (it accepts ${accepted.join(', ')})`;
   const config = runtime.config;
   const names =
     via === 'session'
       ? config.oidc?.claims
-      : (
-          config.jwt?.find((entry) => entry.issuer !== undefined && entry.issuer === input.claims?.iss) ??
-          config.jwt?.[0]
-        )?.claims;
-  const identity = names ? identityFromClaims(input.claims ?? {}, names, via) : null;
-  if (identity === null) {
-    return { error: new UnauthorizedError(), note: `the claims have no user claim ("${names?.user ?? 'sub'}")` };
-  }
-  return { identity };
+      : (config.jwt?.find((entry) => entry.issuer !== undefined && entry.issuer === claims.iss) ?? config.jwt?.[0])
+          ?.claims;
+  const identity = names ? identityFromClaims(claims, names, via) : null;
+  return identity ?? `the claims have no user claim ("${names?.user ?? 'sub'}")`;
 }
 
 function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {

@@ -1,11 +1,13 @@
 // The authenticator contract and the chain that runs the ones a route accepts.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthMethod } from '../config/schema.ts';
 import type { Authorization } from './authorization-header.ts';
 import type { Identity } from './identity.ts';
 
+/** What an authenticator may read of a request: plain values, never the Node request. */
 export interface AuthRequest {
-  readonly req: IncomingMessage;
+  /** Lower-case names, as Node gives them. */
+  readonly headers: IncomingHttpHeaders;
   /** The request's single Authorization header, parsed (duplicates were refused earlier). */
   readonly authorization: Authorization | undefined;
   /** The client's address, as trustedProxies allow it to be known. */

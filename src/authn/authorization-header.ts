@@ -1,8 +1,6 @@
-// The one Authorization header a request may carry. Two of them are refused: proxies and apps
-// disagree on which one counts, and that disagreement is a bypass.
-import type { IncomingMessage } from 'node:http';
-import { BadRequestError } from '../errors.ts';
-import { headerCount } from '../http/raw-http.ts';
+// The one Authorization header a request may carry, parsed. (Two of them are refused before
+// this, where the raw header list is visible: proxies and apps disagree on which one counts,
+// and that disagreement is a bypass.)
 
 export interface Authorization {
   /** Lower case: schemes are case-insensitive (RFC 9110 §11.1). */
@@ -12,12 +10,9 @@ export interface Authorization {
 
 const AUTHORIZATION = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:[ \t]+(.*?))?[ \t]*$/s;
 
-export function readAuthorization(req: IncomingMessage): Authorization | undefined {
-  const raw = req.headers.authorization;
+/** The scheme and credentials; a header that is not `scheme credentials` has scheme "". */
+export function parseAuthorization(raw: string | undefined): Authorization | undefined {
   if (raw === undefined) return undefined;
-  if (headerCount(req.rawHeaders, 'authorization') > 1) {
-    throw new BadRequestError('duplicate_authorization', 'more than one Authorization header');
-  }
   const match = AUTHORIZATION.exec(raw);
   if (!match) {
     return raw.trim() === '' ? undefined : { scheme: '', credentials: raw };

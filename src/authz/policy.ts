@@ -9,9 +9,9 @@ export type Denial =
   | { readonly allow: false; readonly rule: 'users' | 'emails' | 'emailDomains' | 'groups'; readonly reason: string }
   | { readonly allow: false; readonly rule: 'scopes'; readonly reason: string; readonly missingScopes: string[] };
 
-export type Decision = { readonly allow: true; readonly reason: string } | Denial;
+export type Verdict = { readonly allow: true; readonly reason: string } | Denial;
 
-export function evaluate(identity: Identity, allow: Allow | undefined): Decision {
+export function evaluate(identity: Identity, allow: Allow | undefined): Verdict {
   if (allow === undefined) return { allow: true, reason: 'the route has no allow rules' };
   const held: string[] = [];
   if (allow.users) {
@@ -53,6 +53,6 @@ export function emailDomain(email: string): string | undefined {
   return email.slice(at + 1).toLowerCase();
 }
 
-function deny(rule: 'users' | 'emails' | 'emailDomains' | 'groups', reason: string): Decision {
+function deny(rule: 'users' | 'emails' | 'emailDomains' | 'groups', reason: string): Verdict {
   return { allow: false, rule, reason };
 }

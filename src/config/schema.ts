@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { globProblem } from '../authz/glob.ts';
+import { parseCidr } from '../net/address.ts';
 
 /** Key names whose value is a secret: each also accepts `<key>File`, and is never echoed. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['secret', 'clientSecret', 'password', 'sentinelPassword']);
@@ -102,19 +103,6 @@ const claimsSchema = z
 const cidr = z.string({ error: 'must be an IP address or CIDR' }).refine((v) => parseCidr(v) !== null, {
   message: 'must be an IP address or CIDR, e.g. "10.0.0.0/8"',
 });
-
-export function parseCidr(value: string): { address: string; prefix: number; family: 4 | 6 } | null {
-  const [address = '', prefixText, extra] = value.split('/');
-  if (extra !== undefined) return null;
-  const version = isIP(address);
-  if (version === 0) return null;
-  const family = version === 4 ? 4 : 6;
-  const max = family === 4 ? 32 : 128;
-  if (prefixText === undefined) return { address, prefix: max, family };
-  if (!/^\d{1,3}$/.test(prefixText)) return null;
-  const prefix = Number(prefixText);
-  return prefix <= max ? { address, prefix, family } : null;
-}
 
 const jwtAlgorithm = z.enum([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS], {
   error: `must be one of ${[...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS].join(', ')} ("none" is never accepted)`,

@@ -1,6 +1,7 @@
 // One access line per request, and the request metrics, once the answer is decided.
+
+import type { Services } from '../decision/runtime.ts';
 import { methodLabel } from '../observability/metrics.ts';
-import type { Services } from '../runtime.ts';
 import type { Context, Step } from './context.ts';
 
 export function accessLog(services: Services): Step {
@@ -19,7 +20,7 @@ export function accessLog(services: Services): Step {
         {
           reqId: ctx.state.requestId,
           method: ctx.method,
-          path: ctx.state.target?.matchPath ?? pathOf(ctx.url),
+          path: ctx.state.facts?.target?.matchPath ?? pathOf(ctx.url),
           status,
           durationMs,
           user: ctx.state.identity?.user ?? null,
@@ -37,9 +38,9 @@ export function accessLog(services: Services): Step {
 }
 
 function routeLabel(ctx: Context): string {
-  const { route, target, runtime } = ctx.state;
+  const { route, decision, runtime } = ctx.state;
   if (route) return route.pattern ?? '(default)';
-  if (target?.matchPath.startsWith(`${runtime.config.pathPrefix}/`)) return runtime.config.pathPrefix;
+  if (decision?.kind === 'endpoint') return runtime.config.pathPrefix;
   return '(none)';
 }
 

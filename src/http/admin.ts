@@ -2,7 +2,7 @@
 // probes and scrapes never pass through authentication or reach the app.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import type { Runtime, Services } from '../runtime.ts';
+import type { Runtime, Services } from '../decision/runtime.ts';
 
 /** Throws (with a short reason) when the dependency does not answer. */
 export type ReadinessCheck = () => Promise<void>;

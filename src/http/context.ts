@@ -1,12 +1,12 @@
 // What one request carries through the pipeline, and the Koa types bound to it.
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Middleware, ParameterizedContext } from 'koa';
-import type { Authorization } from '../authn/authorization-header.ts';
 import type { Identity } from '../authn/identity.ts';
-import type { Target } from '../authz/normalize-path.ts';
 import type { Route } from '../authz/route-table.ts';
-import type { Runtime } from '../runtime.ts';
+import type { Decision } from '../decision/decide.ts';
+import type { RequestFacts } from '../decision/facts.ts';
+import type { Runtime } from '../decision/runtime.ts';
 
 export interface RequestState {
   /** The config this request runs under, fixed at its start even if a reload happens. */
@@ -14,11 +14,12 @@ export interface RequestState {
   requestId: string;
   /** The client's address as far as trustedProxies let us know it. */
   clientAddress: string;
-  target?: Target;
-  /** The request's single Authorization header, parsed once (read-target.ts). */
-  authorization?: Authorization | undefined;
+  /** What the decision is made on (http/read-request.ts). */
+  facts?: RequestFacts;
+  decision?: Decision;
+  /** The route that decided, for the log and metrics. */
   route?: Route;
-  /** null on a public route. */
+  /** Who the caller is (or, for a forward-auth check, who the checked request is); null on a public route. */
   identity?: Identity | null;
   /** The app's status, when the app answered. */
   upstreamStatus?: number;
@@ -37,8 +38,18 @@ export interface Upgrade {
   readonly head: Buffer;
 }
 
-/** WebSocket upgrade requests, registered by the server's upgrade handler. */
-export const upgrades = new WeakMap<IncomingMessage, Upgrade>();
+/**
+ * The response of a WebSocket upgrade request: bound to the raw socket, so that a refusal is a
+ * complete HTTP answer (401 with its challenges), and carrying the socket to the proxy step.
+ */
+export class UpgradeResponse extends ServerResponse {
+  readonly upgrade: Upgrade;
+
+  constructor(req: IncomingMessage, upgrade: Upgrade) {
+    super(req);
+    this.upgrade = upgrade;
+  }
+}
 
 export type Context = ParameterizedContext<RequestState>;
 export type Step = Middleware<RequestState>;

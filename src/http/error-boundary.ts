@@ -2,10 +2,8 @@
 // JSON (or, for browsers, HTML) body; anything else is a bug: logged with its stack, answered
 // with a bare 500 that says nothing about internals.
 import { STATUS_CODES } from 'node:http';
-import { ClientClosedError, SidecarError, UnauthorizedError, UpstreamError } from '../errors.ts';
-import { loginRedirectFor } from '../oidc/login-redirect.ts';
-import type { Services } from '../runtime.ts';
-import { challenges } from './challenge.ts';
+import type { Services } from '../decision/runtime.ts';
+import { ClientClosedError, SidecarError, UpstreamError } from '../errors.ts';
 import type { Context, Step } from './context.ts';
 
 export function errorBoundary(services: Services): Step {
@@ -29,7 +27,7 @@ function toSidecarError(ctx: Context, error: unknown, services: Services): Sidec
   }
   if (error instanceof SidecarError) return error;
   services.logger.error({ reqId: ctx.state.requestId, err: error }, 'unexpected error');
-  return new SidecarError(500, 'internal_error', 'internal error');
+  return new SidecarError('internal_error', 'internal error');
 }
 
 function render(ctx: Context, error: SidecarError): void {
@@ -43,19 +41,6 @@ function render(ctx: Context, error: SidecarError): void {
   ctx.respond = true;
   ctx.status = error.status;
   for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
-  const login = error instanceof UnauthorizedError ? loginRedirectFor(ctx) : undefined;
-  if (login !== undefined) {
-    // A browser navigation without a session goes to the login instead (oidc/login-redirect.ts).
-    ctx.set('Cache-Control', 'no-store');
-    ctx.redirect(login);
-    return;
-  }
-  if (error instanceof UnauthorizedError) {
-    const { runtime, route } = ctx.state;
-    const methods = (route ?? runtime.routes.defaultRoute).auth;
-    const values = challenges(methods === 'none' ? [] : methods, runtime.realm, error.rejection, runtime.login);
-    if (values.length > 0) ctx.set('WWW-Authenticate', values);
-  }
   if (ctx.state.upgrade) ctx.set('Connection', 'close');
   ctx.set('Cache-Control', 'no-store');
   writeBody(ctx, error);

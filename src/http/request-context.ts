@@ -1,7 +1,9 @@
 // First step, cannot throw: fixes the runtime for this request, its id and the client address.
 import { randomUUID } from 'node:crypto';
-import type { Runtime, Services } from '../runtime.ts';
-import { type Step, upgrades } from './context.ts';
+import type { Runtime, Services } from '../decision/runtime.ts';
+import { clientAddress } from '../net/address.ts';
+import { headerLines } from '../net/raw-http.ts';
+import { type Step, UpgradeResponse } from './context.ts';
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -12,9 +14,12 @@ export function requestContext(current: () => Runtime, services: Services): Step
     const requestId = typeof offered === 'string' && CLIENT_REQUEST_ID.test(offered) ? offered : randomUUID();
     ctx.state.runtime = runtime;
     ctx.state.requestId = requestId;
-    ctx.state.clientAddress = runtime.trustedProxies.clientAddress(ctx.req);
-    const upgrade = upgrades.get(ctx.req);
-    if (upgrade) ctx.state.upgrade = upgrade;
+    ctx.state.clientAddress = clientAddress(
+      ctx.req.socket.remoteAddress ?? '',
+      () => headerLines(ctx.req.rawHeaders, 'x-forwarded-for'),
+      runtime.trustedProxies,
+    );
+    if (ctx.res instanceof UpgradeResponse) ctx.state.upgrade = ctx.res.upgrade;
     ctx.set('X-Request-Id', requestId);
     if (services.draining) ctx.set('Connection', 'close');
     return next();

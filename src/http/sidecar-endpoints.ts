@@ -8,22 +8,16 @@ export interface Endpoint {
   handle(ctx: Context): Promise<void> | void;
 }
 
-/** Whether a normalized path is under pathPrefix: the sidecar answers it, never the app. */
-export function isSidecarPath(matchPath: string, pathPrefix: string): boolean {
-  return matchPath === pathPrefix || matchPath.startsWith(`${pathPrefix}/`);
-}
-
 export function sidecarEndpoints(endpoints: ReadonlyMap<string, Endpoint>): Step {
   return (ctx, next) => {
-    const prefix = ctx.state.runtime.config.pathPrefix;
-    const path = ctx.state.target?.matchPath ?? '';
-    if (!isSidecarPath(path, prefix)) return next();
-    const name = path.slice(prefix.length);
+    const { decision } = ctx.state;
+    if (decision?.kind !== 'endpoint') return next();
+    const { name } = decision;
     // "/auth/" names an endpoint that also takes every path below it (Envoy's ext_authz form).
     const endpoint = endpoints.get(name) ?? endpoints.get(name.slice(0, name.indexOf('/', 1) + 1));
     if (!endpoint) throw new NotFoundError();
     if (!endpoint.methods.includes(ctx.method)) {
-      throw new SidecarError(405, 'method_not_allowed', `use ${endpoint.methods.join(' or ')}`, {
+      throw new SidecarError('method_not_allowed', `use ${endpoint.methods.join(' or ')}`, {
         headers: { allow: endpoint.methods.join(', ') },
       });
     }

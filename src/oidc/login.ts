@@ -4,10 +4,11 @@
 // buildRuntime when `oidc` is set; the provider client (and what it discovered) survives a
 // reload that does not change the provider settings.
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ClaimsConfig, Config } from '../config/schema.ts';
-import { type CookieOptions, clearCookie, readCookies, serializeCookie } from '../http/cookies.ts';
-import type { Services } from '../runtime.ts';
+import { type CookieOptions, clearCookie, readCookies, serializeCookie } from '../net/cookies.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import { TicketSigner } from '../sessions/ticket.ts';
@@ -31,12 +32,15 @@ export interface Login {
   readonly cookies: LoginCookies;
 }
 
+/** A request, or what an authenticator reads of one: only its Cookie header is used. */
+type HasHeaders = { readonly headers: IncomingHttpHeaders };
+
 /** Login attempts one browser can have under way at once (tabs); older ones are dropped. */
 const MAX_PENDING_LOGINS = 8;
 
 export function buildLogin(
   config: Config,
-  services: Services,
+  services: { readonly logger: Logger; readonly metrics: Metrics },
   store: SessionStore,
   previous?: Login,
 ): Login | undefined {
@@ -98,12 +102,12 @@ export class LoginCookies {
   }
 
   /** Every value the browser sent for the session cookie (there may be several). */
-  sessionValues(req: IncomingMessage): string[] {
+  sessionValues(req: HasHeaders): string[] {
     return readCookies(req.headers.cookie, this.sessionName);
   }
 
   /** The binding of the login attempt `state`, when this browser holds a well-formed one. */
-  binding(req: IncomingMessage, state: string): string | undefined {
+  binding(req: HasHeaders, state: string): string | undefined {
     return readCookies(req.headers.cookie, this.loginName(state)).find(isBinding);
   }
 
@@ -120,7 +124,7 @@ export class LoginCookies {
    * browser's pending ones beyond MAX_PENDING_LOGINS (so that abandoned attempts cannot grow
    * the Cookie header without bound).
    */
-  startLogin(req: IncomingMessage, state: string, binding: string): string[] {
+  startLogin(req: HasHeaders, state: string, binding: string): string[] {
     const pending = pendingNames(req.headers.cookie, this.loginPrefix);
     const stale = pending.slice(0, Math.max(0, pending.length - MAX_PENDING_LOGINS + 1));
     return [

@@ -246,13 +246,13 @@ function loginError(error: unknown): Error {
     case 'provider_error': {
       const code = (error as AuthorizationResponseError).error;
       const shown = PROVIDER_ERROR_CODE.test(code) ? ` (${code})` : '';
-      return new SidecarError(400, 'provider_error', `the identity provider did not complete the login${shown}`, {
+      return new SidecarError('provider_error', `the identity provider did not complete the login${shown}`, {
         cause: error,
       });
     }
     case 'refused':
-      return new SidecarError(400, 'login_failed', 'the identity provider refused the login code', { cause: error });
+      return new SidecarError('login_failed', 'the identity provider refused the login code', { cause: error });
     default:
-      return new SidecarError(400, 'login_failed', 'the login response did not pass verification', { cause: error });
+      return new SidecarError('login_failed', 'the login response did not pass verification', { cause: error });
   }
 }

@@ -7,7 +7,7 @@
 // then the sidecar's own forwarding and identity headers are added last, so no client header
 // (not even one named in Connection) can remove or shadow them.
 import type { Identity } from '../authn/identity.ts';
-import { withoutCookies } from '../http/cookies.ts';
+import { withoutCookies } from '../net/cookies.ts';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus Expect. */
 const HOP_BY_HOP = new Set([

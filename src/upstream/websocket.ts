@@ -3,7 +3,7 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { emptyAnswer } from '../http/raw-http.ts';
+import { emptyAnswer } from '../net/raw-http.ts';
 
 /** What the client got: the status, and whether the app said it (not the sidecar for it). */
 export interface UpgradeResult {

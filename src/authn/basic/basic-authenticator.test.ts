@@ -1,7 +1,6 @@
 // The basic authenticator over a real htpasswd file and the memory store. Hash work is counted
 // (auth_sidecar_basic_hash_checks_total), not timed: an unknown user must cost the same hash
 // work as a wrong password, and a cached credential none.
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, htpasswd } from '../../../test/support/htpasswd.ts';
@@ -45,7 +44,7 @@ function setup(file: string, basic: Record<string, unknown> = {}) {
 
 function request(user: string, password: string, clientAddress = '127.0.0.1'): AuthRequest {
   const credentials = basicAuth(user, password).slice('Basic '.length);
-  return { req: {} as IncomingMessage, authorization: { scheme: 'basic', credentials }, clientAddress };
+  return { headers: {}, authorization: { scheme: 'basic', credentials }, clientAddress };
 }
 
 async function hashChecks(metrics: Metrics): Promise<Record<string, number>> {
@@ -78,7 +77,7 @@ describe('verification', () => {
   it('leaves other schemes (and no credential) to other authenticators', async () => {
     const { authenticator } = setup(bcryptFile);
     const bearer: AuthRequest = {
-      req: {} as IncomingMessage,
+      headers: {},
       authorization: { scheme: 'bearer', credentials: 'x.y.z' },
       clientAddress: '127.0.0.1',
     };

@@ -69,6 +69,7 @@ export class BasicAuthenticator implements Authenticator {
         method: 'basic',
         error: 'invalid_token',
         code: 'invalid_credentials',
+        reason: 'wrong_password',
         description: 'wrong user name or password',
       });
     }

@@ -37,5 +37,10 @@ export function parseBasicCredentials(encoded: string): BasicCredentials {
 }
 
 function malformed(description: string): UnauthorizedError {
-  return new UnauthorizedError({ method: 'basic', error: 'invalid_request', description });
+  return new UnauthorizedError({
+    method: 'basic',
+    error: 'invalid_request',
+    reason: 'malformed_credentials',
+    description,
+  });
 }

@@ -9,8 +9,8 @@
 // replica, instead of either failing every basic request (fail closed) or dropping the limit
 // altogether (fail open).
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import { TooManyAttemptsError } from '../../errors.ts';
+import { addressId } from '../../net/address.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { MemoryStore } from '../../sessions/memory-store.ts';
@@ -186,42 +186,6 @@ function userSubject(user: string, limit: number): Subject {
   // Hashed: bounded key length whatever was sent, and no user names in plain in Redis.
   const folded = user.normalize('NFKC').toLowerCase();
   return { scope: 'user', id: createHash('sha256').update(folded).digest('base64url'), limit };
-}
-
-/**
- * An IPv4 address as it is (also when written IPv4-mapped, `::ffff:a.b.c.d`); an IPv6 one by
- * its /64 prefix, which one host usually holds whole.
- */
-export function addressId(address: string): string {
-  if (!isIPv6(address)) return address;
-  const groups = ipv6Groups(address);
-  // Else every IPv4 client that reaches us mapped would count as the one /64 `0:0:0:0`.
-  if (groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff') return ipv4Of(groups[6], groups[7]);
-  return `${groups.slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address, in lower-case hex without leading zeros. */
-function ipv6Groups(address: string): string[] {
-  const [head = '', tail] = (address.split('%')[0] as string).split('::');
-  // An embedded IPv4 address (`::ffff:1.2.3.4`) fills the last two groups.
-  const split = (part: string) =>
-    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? dottedToGroups(g) : [g]));
-  const headGroups = split(head);
-  const tailGroups = tail === undefined ? [] : split(tail);
-  // Everything the `::` stands for: the groups between the head and the tail, all zero.
-  const zeros = tail === undefined ? [] : Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
-  return [...headGroups, ...zeros, ...tailGroups].map((g) => Number.parseInt(g, 16).toString(16));
-}
-
-function dottedToGroups(dotted: string): string[] {
-  const [a = 0, b = 0, c = 0, d = 0] = dotted.split('.').map(Number);
-  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
-}
-
-function ipv4Of(high = '0', low = '0'): string {
-  const h = Number.parseInt(high, 16);
-  const l = Number.parseInt(low, 16);
-  return [h >> 8, h & 255, l >> 8, l & 255].join('.');
 }
 
 const failureKey = (s: Subject) => `basic:failures:${s.scope}:${s.id}`;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { type CryptoKey, decodeJwt, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { type AuthMethod, HMAC_ALGORITHMS, type JwtConfig } from '../../config/schema.ts';
-import { SidecarError, UnauthorizedError } from '../../errors.ts';
+import { type RefusalReason, SidecarError, UnauthorizedError } from '../../errors.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
 import { type Identity, identityFromClaims } from '../identity.ts';
 import type { KeySet } from './key-set.ts';
@@ -55,7 +55,8 @@ export class JwtAuthenticator implements Authenticator {
   async authenticate({ authorization }: AuthRequest): Promise<Identity | null> {
     if (authorization?.scheme !== 'bearer') return null;
     const token = authorization.credentials;
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw reject('the token is not a compact JWS');
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token))
+      throw reject('malformed_token', 'the token is not a compact JWS');
     const cacheKey = createHash('sha256').update(token).digest('base64url');
     const cached = this.cache.get(cacheKey);
     if (cached && (cached.expiresAt ?? 0) > Date.now()) return cached;
@@ -69,7 +70,7 @@ export class JwtAuthenticator implements Authenticator {
     const verifier = this.select(token);
     const payload = await verifyWith(verifier, token);
     const identity = identityFromClaims(payload, verifier.entry.claims, METHOD);
-    if (identity === null) throw reject(`the token has no ${verifier.entry.claims.user} claim`);
+    if (identity === null) throw reject('no_user_claim', `the token has no ${verifier.entry.claims.user} claim`);
     return identity;
   }
 
@@ -80,10 +81,10 @@ export class JwtAuthenticator implements Authenticator {
     try {
       issuer = decodeJwt(token).iss;
     } catch {
-      throw reject('the token is malformed');
+      throw reject('malformed_token', 'the token is malformed');
     }
     const verifier = typeof issuer === 'string' ? this.byIssuer.get(issuer) : undefined;
-    if (!verifier) throw reject('the token issuer is not accepted');
+    if (!verifier) throw reject('wrong_issuer', 'the token issuer is not accepted');
     return verifier;
   }
 }
@@ -96,7 +97,7 @@ function createVerifier(entry: JwtConfig, keySet: KeySet | undefined): Verifier 
     } else if (keySet) {
       return keySet.getKey(header, token);
     }
-    throw reject('no key for the token algorithm');
+    throw reject('alg_not_allowed', 'no key for the token algorithm');
   };
   return { entry, algorithms: defaultAlgorithms(entry, keySet !== undefined), getKey };
 }
@@ -117,7 +118,7 @@ async function verifyWith(verifier: Verifier, token: string): Promise<JWTPayload
     if ((error as { code?: string }).code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
       return tryEachKey(error as AsyncIterable<CryptoKey>, token, options);
     }
-    throw reject(describeJoseError(error));
+    throw reject(...describeJoseError(error));
   }
 }
 
@@ -132,35 +133,38 @@ async function tryEachKey(
       return (await jwtVerify(token, key, options)).payload;
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') {
-        throw reject(describeJoseError(error));
+        throw reject(...describeJoseError(error));
       }
     }
   }
-  throw reject('the token signature is invalid');
+  throw reject('bad_signature', 'the token signature is invalid');
 }
 
-function describeJoseError(error: unknown): string {
+/** What went wrong, as the log's reason and the challenge's error_description. */
+function describeJoseError(error: unknown): [RefusalReason, string] {
   const { code, claim, reason } = error as { code?: string; claim?: string; reason?: string };
   switch (code) {
     case 'ERR_JWT_EXPIRED':
-      return 'the token expired';
+      return ['token_expired', 'the token expired'];
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      if (claim === 'nbf') return 'the token is not yet valid';
-      if (reason === 'missing') return `the token has no ${claim} claim`;
-      return `the token ${claim} claim is not accepted`;
+      if (claim === 'nbf') return ['token_not_yet_valid', 'the token is not yet valid'];
+      if (reason === 'missing') return ['missing_claim', `the token has no ${claim} claim`];
+      if (claim === 'iss') return ['wrong_issuer', 'the token iss claim is not accepted'];
+      if (claim === 'aud') return ['wrong_audience', 'the token aud claim is not accepted'];
+      return ['malformed_token', `the token ${claim} claim is not accepted`];
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'the token algorithm is not accepted';
+      return ['alg_not_allowed', 'the token algorithm is not accepted'];
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'the token signature is invalid';
+      return ['bad_signature', 'the token signature is invalid'];
     case 'ERR_JWKS_NO_MATCHING_KEY':
-      return 'no known key matches the token';
+      return ['unknown_kid', 'no known key matches the token'];
     case 'ERR_JOSE_NOT_SUPPORTED':
-      return 'the token uses an unsupported algorithm or key';
+      return ['unsupported_key', 'the token uses an unsupported algorithm or key'];
     default:
-      return 'the token is malformed';
+      return ['malformed_token', 'the token is malformed'];
   }
 }
 
-function reject(description: string): UnauthorizedError {
-  return new UnauthorizedError({ method: METHOD, error: 'invalid_token', description });
+function reject(reason: RefusalReason, description: string): UnauthorizedError {
+  return new UnauthorizedError({ method: METHOD, error: 'invalid_token', reason, description });
 }

@@ -2,7 +2,7 @@
 // stored, bound to this browser by the attempt's own login cookie (so logins in several tabs
 // never undo each other), and the browser goes to the provider.
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
-import { safeRedirect } from './redirect.ts';
+import { safeRedirect } from '../oidc/redirect.ts';
 import { requireLogin } from './require-login.ts';
 
 export function startEndpoint(): Endpoint {

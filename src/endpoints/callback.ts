@@ -5,15 +5,15 @@
 // ticket (a session id is never carried over from before the login), and the browser goes to
 // the `rd` it asked for at the start. Any failure is a 400 and no session.
 import { claimAt } from '../authn/identity.ts';
+import type { Services } from '../decision/runtime.ts';
 import { SidecarError } from '../errors.ts';
 import type { Context } from '../http/context.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
-import type { Services } from '../runtime.ts';
+import type { Login } from '../oidc/login.ts';
+import { reasonOf, type Tokens } from '../oidc/provider-client.ts';
+import { identityOf, newRecord } from '../oidc/session-record.ts';
 import { indexName } from '../sessions/sessions.ts';
-import type { Login } from './login.ts';
-import { reasonOf, type Tokens } from './provider-client.ts';
 import { requireLogin } from './require-login.ts';
-import { identityOf, newRecord } from './session-record.ts';
 
 export function callbackEndpoint(services: Services): Endpoint {
   return {
@@ -53,7 +53,7 @@ async function finishLogin(ctx: Context, login: Login): Promise<void> {
   const claims = await claimsOf(login, tokens);
   const record = newRecord(tokens, claims, Date.now() + login.sessionTtlMs);
   if (identityOf(record, login.claims) === null) {
-    throw new SidecarError(400, 'login_failed', `the provider did not name the user (claim "${login.claims.user}")`);
+    throw new SidecarError('login_failed', `the provider did not name the user (claim "${login.claims.user}")`);
   }
   // A session this browser had before ends: one browser, one session.
   const previous = await login.sessions.load(login.cookies.sessionValues(ctx.req));

@@ -2,10 +2,11 @@
 // says a user's session ended. A verified logout_token ends every session filed under its sid
 // (the provider's session) or, without a sid, its sub (the user). 200 when done; 400 for a
 // token that must not be honoured; 503 when the store or the provider's keys are out of reach.
+
+import type { Services } from '../decision/runtime.ts';
 import { BadRequestError } from '../errors.ts';
 import type { Context } from '../http/context.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
-import type { Services } from '../runtime.ts';
 import { indexName } from '../sessions/sessions.ts';
 import { requireLogin } from './require-login.ts';
 

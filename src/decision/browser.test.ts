@@ -1,8 +1,7 @@
-import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { isBrowserNavigation } from './login-redirect.ts';
+import { isBrowserNavigation } from './browser.ts';
 
-const request = (method: string, headers: Record<string, string>) => ({ method, headers }) as IncomingMessage;
+const request = (method: string, headers: Record<string, string>) => ({ method, headers });
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 describe('isBrowserNavigation', () => {

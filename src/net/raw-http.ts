@@ -21,3 +21,13 @@ export function headerCount(rawHeaders: readonly string[], lowerName: string): n
   }
   return count;
 }
+
+/** Every line of a field in `rawHeaders` (name in lower case), unsplit: a URI may hold a comma. */
+export function headerLines(rawHeaders: readonly string[], lowerName: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) lines.push(rawHeaders[i + 1] as string);
+  }
+  return lines;
+}

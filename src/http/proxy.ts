@@ -1,17 +1,17 @@
 // The last step: the app receives the request with the sidecar's headers, and the client gets
 // the app's answer, streamed. WebSocket upgrades are handed over here too.
 import type { Socket } from 'node:net';
-import type { Step } from '../http/context.ts';
-import { unmapIPv4 } from '../http/trusted-proxies.ts';
-import type { Services } from '../runtime.ts';
-import { buildUpstreamHeaders } from './headers.ts';
+import type { Services } from '../decision/runtime.ts';
+import { unmapIPv4 } from '../net/address.ts';
+import { buildUpstreamHeaders } from '../upstream/headers.ts';
+import type { Step } from './context.ts';
 
 export function proxy(services: Services): Step {
   return async (ctx) => {
-    const { runtime, identity, target, requestId, upgrade } = ctx.state;
+    const { runtime, identity, facts, requestId, upgrade } = ctx.state;
     const peerAddress = unmapIPv4(ctx.req.socket.remoteAddress ?? '');
-    const facts = {
-      trusted: runtime.trustedProxies.trusts(peerAddress),
+    const forwarding = {
+      trusted: runtime.trustedProxies.has(peerAddress),
       peerAddress,
       scheme: 'http' as const,
       requestId,
@@ -19,10 +19,11 @@ export function proxy(services: Services): Step {
     const headers = buildUpstreamHeaders(
       ctx.req.rawHeaders,
       identity ?? null,
-      facts,
+      forwarding,
       runtime.headerPolicy,
       upgrade !== undefined,
     );
+    const target = facts?.target;
     const path = target ? target.forwardPath + target.query : '/';
     ctx.respond = false;
     if (upgrade) {

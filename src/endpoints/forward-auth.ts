@@ -4,25 +4,25 @@
 // - `ANY {pathPrefix}/auth/<original path>` (Envoy ext_authz HTTP service): Envoy appends the
 //   original path to its path_prefix and keeps the original method.
 // Either is believed only from a peer in trustedProxies; anyone else gets the check for a path
-// that no route matches. The answer is 202 (200 for Envoy, which only takes 200) with
-// X-Auth-Request-* identity headers, 401 with challenges (never a redirect unless the caller
-// opts in with `?login=redirect` or `X-Auth-Login: redirect`: nginx only takes 2xx/401/403;
-// for a browser page load the 401 names the login in X-Auth-Request-Login instead), or 403. A path the sidecar would refuse to proxy is refused here too (403), so that a proxy
-// in front never passes what the sidecar itself would not.
-import { identify } from '../authn/authenticate.ts';
+// that no route matches. The decision is the pipeline's own (decision/decide.ts); this only
+// renders it: 202 (200 for Envoy, which only takes 200) with X-Auth-Request-* identity headers,
+// 401 with the same challenges (never a redirect unless the caller opts in with
+// `?login=redirect` or `X-Auth-Login: redirect`: nginx only takes 2xx/401/403; for a browser
+// page load the 401 names the login in X-Auth-Request-Login instead), 403, or 429. A path the
+// sidecar would refuse to proxy is refused here too (403), so that a proxy in front never
+// passes what the sidecar itself would not.
 import type { Identity } from '../authn/identity.ts';
-import { ForbiddenError, SidecarError, UnauthorizedError } from '../errors.ts';
-import { challenges } from '../http/challenge.ts';
+import { normalizeTarget, type Target } from '../authz/normalize-path.ts';
+import { decide } from '../decision/decide.ts';
+import { type RequestFacts, requestFacts } from '../decision/facts.ts';
+import type { Services } from '../decision/runtime.ts';
+import { ForbiddenError, SidecarError } from '../errors.ts';
 import type { Context } from '../http/context.ts';
+import { countDecision } from '../http/decide-request.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
-import { unmapIPv4 } from '../http/trusted-proxies.ts';
-import { isBrowserNavigation } from '../oidc/login-redirect.ts';
-import type { Services } from '../runtime.ts';
+import { unmapIPv4 } from '../net/address.ts';
+import { headerLines } from '../net/raw-http.ts';
 import { identityFields } from '../upstream/headers.ts';
-import { decide, forbidden } from './authorize.ts';
-import { normalizeTarget, type Target } from './normalize-path.ts';
-import { preflightFor } from './preflight.ts';
-import type { Route } from './route-table.ts';
 
 /** The response headers of an allowed check, as nginx, Traefik, Caddy and Envoy copy them. */
 export const AUTH_REQUEST_HEADERS = {
@@ -66,34 +66,49 @@ interface CheckOptions {
 }
 
 async function check(ctx: Context, services: Services, options: CheckOptions): Promise<void> {
-  const { runtime } = ctx.state;
   ctx.set('Cache-Control', 'no-store');
   const original = trustedPeer(ctx) ? options.original() : { method: undefined, target: undefined };
-  const route = selectRoute(ctx, original);
+  const facts: RequestFacts = requestFacts({
+    ...(ctx.state.facts as RequestFacts),
+    method: original.method,
+    target: original.target,
+    via: 'check',
+  });
+  const decision = await decide(facts, ctx.state.runtime).catch((error: unknown) => {
+    throw asForbidden(error);
+  });
+  countDecision(services.metrics, decision);
+  if (decision.kind === 'endpoint') throw new Error('forward-auth: a check is never an endpoint');
   ctx.state.checked = {
     method: original.method ?? null,
     path: original.target?.matchPath ?? null,
-    route: route.pattern,
+    route: decision.route.pattern,
   };
-  if (route.auth === 'none' || (route.preflight && preflightFor(original.method, ctx.req.headers) !== undefined)) {
-    services.metrics.authDecisions.inc({ method: 'none', result: 'public' });
-    return allowed(ctx, options.allowedStatus);
+  switch (decision.kind) {
+    case 'public':
+      return allowed(ctx, options.allowedStatus);
+    case 'allowed':
+      ctx.state.identity = decision.identity;
+      setIdentityHeaders(ctx, decision.identity);
+      return allowed(ctx, options.allowedStatus);
+    case 'forbidden':
+      ctx.state.identity = decision.identity;
+      ctx.state.denied = decision.reason;
+      return answer(ctx, decision.error);
+    case 'unauthenticated':
+      if (decision.loginUrl !== undefined) {
+        if (ctx.query.login === 'redirect' || ctx.get('x-auth-login') === 'redirect') {
+          ctx.status = 302;
+          ctx.set('Location', decision.loginUrl);
+          return;
+        }
+        // nginx cannot take a 302 from auth_request: it reads this header and redirects itself.
+        ctx.set('X-Auth-Request-Login', decision.loginUrl);
+      }
+      return answer(ctx, decision.error);
+    case 'throttled':
+      throw decision.error;
   }
-  let identity: Identity;
-  try {
-    identity = await identify(ctx, route.auth, services);
-  } catch (error) {
-    if (!(error instanceof UnauthorizedError)) throw error;
-    return refuseUnauthenticated(ctx, route, error, original);
-  }
-  ctx.state.identity = identity;
-  const decision = decide(identity, route, services);
-  if (!decision.allow) {
-    ctx.state.denied = decision.reason;
-    return answer(ctx, forbidden(decision, identity, route, runtime.realm));
-  }
-  setIdentityHeaders(ctx, identity);
-  allowed(ctx, options.allowedStatus);
 }
 
 function allowed(ctx: Context, status: 200 | 202): void {
@@ -102,31 +117,18 @@ function allowed(ctx: Context, status: 200 | 202): void {
 }
 
 function trustedPeer(ctx: Context): boolean {
-  return ctx.state.runtime.trustedProxies.trusts(unmapIPv4(ctx.req.socket.remoteAddress ?? ''));
-}
-
-function selectRoute(ctx: Context, original: OriginalRequest): Route {
-  const { routes } = ctx.state.runtime;
-  if (original.target === undefined) return routes.defaultRoute;
-  try {
-    return routes.select({
-      method: original.method,
-      target: original.target,
-      preflightFor: preflightFor(original.method, ctx.req.headers),
-    });
-  } catch (error) {
-    throw asForbidden(error);
-  }
+  return ctx.state.runtime.trustedProxies.has(unmapIPv4(ctx.req.socket.remoteAddress ?? ''));
 }
 
 /** X-Forwarded-Uri or X-Original-URI (one of them, once) and X-Forwarded-Method. */
 function fromHeaders(ctx: Context): OriginalRequest {
-  const uris = [...headerValues(ctx, 'x-forwarded-uri'), ...headerValues(ctx, 'x-original-uri')];
+  const raw = ctx.req.rawHeaders;
+  const uris = [...headerLines(raw, 'x-forwarded-uri'), ...headerLines(raw, 'x-original-uri')];
   if (new Set(uris).size > 1) {
     // A proxy sets one of them; a second one came from the client through it.
     throw new ForbiddenError('X-Forwarded-Uri and X-Original-URI disagree', 'ambiguous_forwarded_uri');
   }
-  const methods = headerValues(ctx, 'x-forwarded-method');
+  const methods = headerLines(raw, 'x-forwarded-method');
   if (methods.length > 1 || (methods[0] !== undefined && !METHOD_TOKEN.test(methods[0]))) {
     throw new ForbiddenError('X-Forwarded-Method is not one method', 'invalid_forwarded_method');
   }
@@ -155,41 +157,6 @@ function parseTarget(uri: string): Target {
 function asForbidden(error: unknown): unknown {
   if (!(error instanceof SidecarError) || error.status !== 400) return error;
   return new ForbiddenError(error.message, error.code);
-}
-
-/** Every line of a header, unsplit: a URI may hold a comma. */
-function headerValues(ctx: Context, name: string): string[] {
-  return ctx.req.headersDistinct[name] ?? [];
-}
-
-function refuseUnauthenticated(ctx: Context, route: Route, error: UnauthorizedError, original: OriginalRequest): void {
-  const { runtime } = ctx.state;
-  const login = loginUrl(ctx, route, original);
-  if (login !== undefined) {
-    if (ctx.query.login === 'redirect' || ctx.get('x-auth-login') === 'redirect') {
-      ctx.status = 302;
-      ctx.set('Location', login);
-      return;
-    }
-    // nginx cannot take a 302 from auth_request: it reads this header and redirects itself.
-    ctx.set('X-Auth-Request-Login', login);
-  }
-  const values = challenges(route.auth === 'none' ? [] : route.auth, runtime.realm, error.rejection);
-  if (values.length > 0) ctx.set('WWW-Authenticate', values);
-  answer(ctx, error);
-}
-
-/**
- * Where a browser without credentials should log in: only for a page load on a route that
- * accepts login sessions. Callers that pass the answer to the browser (Traefik, Caddy, Envoy)
- * may ask for it as a 302; everyone else gets the 401 with X-Auth-Request-Login.
- */
-function loginUrl(ctx: Context, route: Route, original: OriginalRequest): string | undefined {
-  const { login } = ctx.state.runtime;
-  if (login === undefined || route.auth === 'none' || !route.auth.includes('session')) return undefined;
-  if (!isBrowserNavigation({ method: original.method ?? ctx.method, headers: ctx.req.headers })) return undefined;
-  const rd = original.target ? original.target.forwardPath + original.target.query : '/';
-  return `${login.startPath}?rd=${encodeURIComponent(rd)}`;
 }
 
 function answer(ctx: Context, error: SidecarError): void {

@@ -4,11 +4,11 @@
 // with 401 (a browser navigation is sent to the login instead) and cleared. When the store
 // does not answer, the request gets 503: never a login loop. The access token is refreshed
 // shortly before it expires (oidc/refresh.ts).
-import { UnauthorizedError } from '../errors.ts';
-import type { Login } from '../oidc/login.ts';
-import { identityOf } from '../oidc/session-record.ts';
-import type { Authenticator, AuthRequest } from './authenticator.ts';
-import type { Identity } from './identity.ts';
+import type { Authenticator, AuthRequest } from '../authn/authenticator.ts';
+import type { Identity } from '../authn/identity.ts';
+import { type RefusalReason, UnauthorizedError } from '../errors.ts';
+import type { Login } from './login.ts';
+import { identityOf } from './session-record.ts';
 
 export class SessionAuthenticator implements Authenticator {
   readonly method = 'session';
@@ -18,21 +18,21 @@ export class SessionAuthenticator implements Authenticator {
     this.login = login;
   }
 
-  async authenticate({ req }: AuthRequest): Promise<Identity | null> {
-    const values = this.login.cookies.sessionValues(req);
+  async authenticate(request: AuthRequest): Promise<Identity | null> {
+    const values = this.login.cookies.sessionValues(request);
     if (values.length === 0) return null;
     const session = await this.login.sessions.load(values);
-    if (session === undefined) throw this.reject('the session is not valid or has ended');
+    if (session === undefined) throw this.reject('session_invalid', 'the session is not valid or has ended');
     const record = await this.login.refresher.current(session);
-    if (record === undefined) throw this.reject('the session has ended');
+    if (record === undefined) throw this.reject('session_ended', 'the session has ended');
     const identity = identityOf(record, this.login.claims);
-    if (identity === null) throw this.reject('the session names no user');
+    if (identity === null) throw this.reject('no_user_claim', 'the session names no user');
     return identity;
   }
 
-  private reject(description: string): UnauthorizedError {
+  private reject(reason: RefusalReason, description: string): UnauthorizedError {
     return new UnauthorizedError(
-      { method: 'session', error: 'invalid_token', code: 'invalid_session', description },
+      { method: 'session', error: 'invalid_token', code: 'invalid_session', reason, description },
       { headers: { 'set-cookie': this.login.cookies.clearSession() } },
     );
   }

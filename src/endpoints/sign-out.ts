@@ -4,7 +4,7 @@
 // endpoint, state = rd) so that the provider's session ends too. The provider sends the
 // browser back here with `state`, which is then the rd: with no session left, it goes on to rd.
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
-import { safeRedirect } from './redirect.ts';
+import { safeRedirect } from '../oidc/redirect.ts';
 import { requireLogin } from './require-login.ts';
 
 export function signOutEndpoint(): Endpoint {

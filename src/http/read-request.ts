@@ -1,0 +1,31 @@
+// The facts of a request to this listener, read once (decision/facts.ts), after refusing what
+// cannot be read unambiguously: a second Host or Authorization header, and a path that does
+// not normalize (see authz/normalize-path.ts).
+import { parseAuthorization } from '../authn/authorization-header.ts';
+import { normalizeTarget } from '../authz/normalize-path.ts';
+import { requestFacts } from '../decision/facts.ts';
+import { BadRequestError } from '../errors.ts';
+import { headerCount } from '../net/raw-http.ts';
+import type { Step } from './context.ts';
+
+export function readRequest(): Step {
+  return (ctx, next) => {
+    const { rawHeaders, headers } = ctx.req;
+    // RFC 9112 §3.2: a request with more than one Host is answered 400. Node keeps the first,
+    // the app might take the last; forwarded as is, the app refused it and the client got a 502.
+    if (headerCount(rawHeaders, 'host') > 1) throw new BadRequestError('duplicate_host', 'more than one Host header');
+    // Node keeps only the first Authorization too; proxies and apps disagree on which one counts.
+    if (headers.authorization !== undefined && headerCount(rawHeaders, 'authorization') > 1) {
+      throw new BadRequestError('duplicate_authorization', 'more than one Authorization header');
+    }
+    ctx.state.facts = requestFacts({
+      method: ctx.method,
+      target: normalizeTarget(ctx.req.url ?? '/'),
+      headers,
+      authorization: parseAuthorization(headers.authorization),
+      clientAddress: ctx.state.clientAddress,
+      via: 'direct',
+    });
+    return next();
+  };
+}
