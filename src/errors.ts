@@ -2,7 +2,7 @@
 // SidecarError whose code is one of ERROR_CODES; the error boundary renders it. Anything else
 // is a bug and becomes a 500. The codes are the `error` of every JSON answer and are listed in
 // the README: a client or a test may switch on them, never on a message.
-import type { AuthMethod } from './config/schema.ts';
+import type { AuthMethod } from './auth-methods.ts';
 
 /**
  * Every code an answer can carry, with the status it is usually sent with (invalid_request is

@@ -4,13 +4,13 @@
 // accepts, who the caller is, and the answer with its reason.
 import { parseAuthorization } from './authn/authorization-header.ts';
 import { type Identity, identityFromClaims } from './authn/identity.ts';
-import { normalizeTarget, type Target } from './authz/normalize-path.ts';
 import type { Route } from './authz/route-table.ts';
 import type { AuthMethod } from './config/schema.ts';
 import { type Decision, decide, type Identify, identifyByRoute } from './decision/decide.ts';
 import { type RequestFacts, requestFacts } from './decision/facts.ts';
 import type { Runtime } from './decision/runtime.ts';
 import { SidecarError } from './errors.ts';
+import { normalizeTarget, type Target } from './net/normalize-path.ts';
 
 export interface ExplainInput {
   readonly method: string;

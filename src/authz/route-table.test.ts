@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { rawPath, readings } from '../../test/support/paths.ts';
 import type { AuthMethod, RouteConfig } from '../config/schema.ts';
 import { BadRequestError } from '../errors.ts';
-import { compileGlob, globProblem, pathSegments } from './glob.ts';
-import { normalizeTarget } from './normalize-path.ts';
+import { compileGlob, globProblem, pathSegments } from '../net/glob.ts';
+import { normalizeTarget } from '../net/normalize-path.ts';
 import { type Route, RouteTable } from './route-table.ts';
 
 const ALL = new Set<AuthMethod>(['jwt', 'basic', 'session']);

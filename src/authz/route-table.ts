@@ -5,8 +5,8 @@
 // many frameworks serve both alike.
 import type { AuthMethod, RouteConfig } from '../config/schema.ts';
 import { BadRequestError } from '../errors.ts';
-import { compileGlob, type GlobMatcher, pathSegments } from './glob.ts';
-import type { Target } from './normalize-path.ts';
+import { compileGlob, type GlobMatcher, pathSegments } from '../net/glob.ts';
+import type { Target } from '../net/normalize-path.ts';
 
 export type Allow = NonNullable<RouteConfig['allow']>;
 

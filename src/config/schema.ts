@@ -3,14 +3,14 @@
 // that read files, so this module stays pure.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { globProblem } from '../authz/glob.ts';
+import { AUTH_METHODS, type AuthMethod } from '../auth-methods.ts';
 import { parseCidr } from '../net/address.ts';
+import { globProblem } from '../net/glob.ts';
 
 /** Key names whose value is a secret: each also accepts `<key>File`, and is never echoed. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['secret', 'clientSecret', 'password', 'sentinelPassword']);
 
-export const AUTH_METHODS = ['jwt', 'basic', 'session'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
+export { AUTH_METHODS, type AuthMethod };
 
 /** JWS algorithms we accept; `none` is deliberately absent. */
 export const ASYMMETRIC_ALGORITHMS = [

@@ -4,8 +4,8 @@
 // facts give the same decision in all three places.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthRequest } from '../authn/authenticator.ts';
-import type { Target } from '../authz/normalize-path.ts';
-import { preflightFor } from '../authz/preflight.ts';
+import type { Target } from '../net/normalize-path.ts';
+import { preflightFor } from '../net/preflight.ts';
 
 export interface RequestFacts extends AuthRequest {
   /** Undefined when a forward-auth caller did not say: then only routes without `methods` apply. */

@@ -12,7 +12,6 @@
 // sidecar would refuse to proxy is refused here too (403), so that a proxy in front never
 // passes what the sidecar itself would not.
 import type { Identity } from '../authn/identity.ts';
-import { normalizeTarget, type Target } from '../authz/normalize-path.ts';
 import { decide } from '../decision/decide.ts';
 import { type RequestFacts, requestFacts } from '../decision/facts.ts';
 import type { Services } from '../decision/runtime.ts';
@@ -21,6 +20,7 @@ import type { Context } from '../http/context.ts';
 import { countDecision } from '../http/decide-request.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
 import { unmapIPv4 } from '../net/address.ts';
+import { normalizeTarget, type Target } from '../net/normalize-path.ts';
 import { headerLines } from '../net/raw-http.ts';
 import { identityFields } from '../upstream/headers.ts';
 

@@ -2,9 +2,9 @@
 // cannot be read unambiguously: a second Host or Authorization header, and a path that does
 // not normalize (see authz/normalize-path.ts).
 import { parseAuthorization } from '../authn/authorization-header.ts';
-import { normalizeTarget } from '../authz/normalize-path.ts';
 import { requestFacts } from '../decision/facts.ts';
 import { BadRequestError } from '../errors.ts';
+import { normalizeTarget } from '../net/normalize-path.ts';
 import { headerCount } from '../net/raw-http.ts';
 import type { Step } from './context.ts';
 
