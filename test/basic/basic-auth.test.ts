@@ -10,6 +10,7 @@ import { type Echo, type EchoUpstream, startEchoUpstream } from '../support/echo
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 let sidecar: TestSidecar;
@@ -137,7 +138,7 @@ describe('valid credentials', () => {
     const header = basicAuth('alice', 'alice-pw');
     const res = await call('/api/logged', header);
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => sidecar.logs.some((l) => l.path === '/api/logged'), 'the access line');
     const line = sidecar.logs.find((l) => l.path === '/api/logged');
     expect(line).toMatchObject({ status: 200, user: 'alice', authMethod: 'basic' });
     const all = JSON.stringify(sidecar.logs);

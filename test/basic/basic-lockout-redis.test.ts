@@ -7,8 +7,9 @@ import { type ServingSidecar, serveCli } from '../support/cli.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { freePort } from '../support/free-port.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
-import { rawClient, startRedisServer, waitUntil } from '../support/redis-servers.ts';
+import { rawClient, startRedisServer } from '../support/redis-servers.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import { elapse, eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 let dir: string;
@@ -44,14 +45,8 @@ async function call(base: string, user: string, password: string): Promise<Respo
 }
 
 /** Until /readyz says the session store answers, counts would go to the local fallback. */
-async function waitReady(adminUrl: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${adminUrl}/readyz`);
-    await res.arrayBuffer();
-    if (res.status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the sidecar did not become ready');
+function waitReady(adminUrl: string): Promise<void> {
+  return eventually(async () => (await fetch(`${adminUrl}/readyz`)).status === 200, 'the sidecar to be ready');
 }
 
 describe('two sidecar processes on one Redis', () => {
@@ -123,10 +118,10 @@ describe('when the session store is unreachable', () => {
         const { status, ms } = await timed('bob-pw');
         expect(status).toBe(200);
         expect(ms).toBeLessThan(700);
-        await new Promise((r) => setTimeout(r, 100));
+        await elapse(100);
       }
       redis.resume();
-      await waitUntil(async () => {
+      await eventually(async () => {
         await timed('bob-pw');
         return sidecar.logs.some((l) => String(l.msg).includes('session store reachable again'));
       }, 'the store to be used again');

@@ -8,6 +8,7 @@ import { runCli } from '../support/cli.ts';
 import { type Echo, type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { basicAuth, htpasswd, removeUser } from '../support/htpasswd.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 
@@ -25,14 +26,8 @@ async function status(sidecar: TestSidecar, user: string, password: string): Pro
   return res.status;
 }
 
-/** Polls until `check` holds; the contract allows 5 s for a reload. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met within the reload window');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Resolves once `check` holds; the contract allows 5 s for a reload. */
+const reloaded = (check: () => Promise<boolean>) => eventually(check, 'the reload', { timeoutMs: 5000 });
 
 async function metric(sidecar: TestSidecar, series: string): Promise<number> {
   const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
@@ -71,21 +66,21 @@ describe('htpasswd and groups files change under a running sidecar', () => {
   it('a user added to the file can log in, without a restart', async () => {
     expect(await status(sidecar, 'carol', 'carol-pw')).toBe(401);
     htpasswd(file, [{ user: 'carol', password: 'carol-pw' }]);
-    await eventually(async () => (await status(sidecar, 'carol', 'carol-pw')) === 200);
+    await reloaded(async () => (await status(sidecar, 'carol', 'carol-pw')) === 200);
   });
 
   it('a user removed from the file is refused at once, even with credentials the cache held', async () => {
     expect(await status(sidecar, 'bob', 'bob-pw')).toBe(200);
     expect(await status(sidecar, 'bob', 'bob-pw')).toBe(200); // now cached
     removeUser(file, 'bob');
-    await eventually(async () => (await status(sidecar, 'bob', 'bob-pw')) === 401);
+    await reloaded(async () => (await status(sidecar, 'bob', 'bob-pw')) === 401);
     expect(await status(sidecar, 'alice', 'alice-pw')).toBe(200);
   });
 
   it('a changed password: the old one stops working, the new one works', async () => {
     expect(await status(sidecar, 'alice', 'alice-pw')).toBe(200);
     htpasswd(file, [{ user: 'alice', password: 'new-alice-pw' }]);
-    await eventually(async () => (await status(sidecar, 'alice', 'new-alice-pw')) === 200);
+    await reloaded(async () => (await status(sidecar, 'alice', 'new-alice-pw')) === 200);
     expect(await status(sidecar, 'alice', 'alice-pw')).toBe(401);
   });
 
@@ -96,13 +91,13 @@ describe('htpasswd and groups files change under a running sidecar', () => {
     };
     expect(await groupsOf()).toBeUndefined();
     writeFileSync(groups, 'staff: alice carol\nops: carol\n');
-    await eventually(async () => JSON.stringify(await groupsOf()) === '["staff,ops"]');
+    await reloaded(async () => JSON.stringify(await groupsOf()) === '["staff,ops"]');
   });
 
   it('a broken file is refused, logged with its line and counted; the last good set keeps serving', async () => {
     const rejected = await metric(sidecar, REJECTED);
     appendFileSync(file, 'mallory:plaintext-secret\n');
-    await eventually(async () => (await metric(sidecar, REJECTED)) > rejected);
+    await reloaded(async () => (await metric(sidecar, REJECTED)) > rejected);
     const line = sidecar.logs.findLast((l) => l.msg === 'config reload rejected; the running config stays');
     expect(line?.problems).toEqual([
       'config: basic.htpasswdFile: line 3: user "mallory": not a bcrypt, $apr1$ or {SHA} hash (plain-text passwords are refused); re-hash the password with `htpasswd -B` or `auth-sidecar hash-password`',
@@ -115,10 +110,10 @@ describe('htpasswd and groups files change under a running sidecar', () => {
   it('a file that disappears is refused too; once fixed, the new set applies', async () => {
     const rejected = await metric(sidecar, REJECTED);
     rmSync(file);
-    await eventually(async () => (await metric(sidecar, REJECTED)) > rejected);
+    await reloaded(async () => (await metric(sidecar, REJECTED)) > rejected);
     expect(await status(sidecar, 'carol', 'carol-pw')).toBe(200);
     htpasswd(file, [{ user: 'dave', password: 'dave-pw' }]);
-    await eventually(async () => (await status(sidecar, 'dave', 'dave-pw')) === 200);
+    await reloaded(async () => (await status(sidecar, 'dave', 'dave-pw')) === 200);
     expect(await status(sidecar, 'carol', 'carol-pw')).toBe(401);
   });
 
@@ -157,7 +152,7 @@ describe('a Kubernetes Secret update (the ..data symlink swapped)', () => {
       symlinkSync('..2024_01_02', join(secret, '..data_tmp'));
       renameSync(join(secret, '..data_tmp'), join(secret, '..data'));
       rmSync(join(secret, '..2024_01_01'), { recursive: true });
-      await eventually(async () => (await status(sidecar, 'bob', 'bob-pw')) === 200);
+      await reloaded(async () => (await status(sidecar, 'bob', 'bob-pw')) === 200);
       expect(await status(sidecar, 'alice', 'alice-pw')).toBe(401);
     } finally {
       await sidecar.stop();

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { elapse } from '../support/wait.ts';
 
 export interface Mount {
   path: string;
@@ -70,7 +71,7 @@ export class PodProcess {
       const value = found();
       if (value !== undefined) return value;
       if (Date.now() > deadline) throw new Error(`not seen within ${timeoutMs} ms in:\n${this.stdout}${this.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await elapse(20);
     }
   }
 
@@ -161,7 +162,7 @@ export class LocalPod {
       const result = await this.run({ argv: ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url] });
       last = result.stdout;
       if (last === String(status)) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await elapse(100);
     }
     throw new Error(`${url} answered ${last || 'nothing'}, not ${status}, within ${timeoutMs} ms`);
   }

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type RouteFixture, startRouteFixture } from '../routes/fixture.ts';
 import { caddy, EXAMPLES, nginx } from '../support/consumers.ts';
 import type { ExternalServer } from '../support/external-server.ts';
+import { type JwtStack, startJwtStack } from '../support/jwt-stack.ts';
 
 /** The example's sidecar config (its routes, trusted proxies, demo users), JWT added by the fixture. */
 function exampleSidecar(): Record<string, unknown> {
@@ -23,13 +23,13 @@ function exampleSidecar(): Record<string, unknown> {
 const demoUser = (user: 'alice' | 'bob') => `Basic ${Buffer.from(`${user}:${user}-demo-password`).toString('base64')}`;
 
 describe.each([nginx, caddy])('through $name', (consumer) => {
-  let fixture: RouteFixture;
+  let fixture: JwtStack;
   let server: ExternalServer;
   let adminToken: string;
   let userToken: string;
 
   beforeAll(async () => {
-    fixture = await startRouteFixture(exampleSidecar());
+    fixture = await startJwtStack(exampleSidecar());
     const sidecarPort = Number(new URL(fixture.sidecar.url).port);
     server = await consumer.start(sidecarPort, fixture.upstream.port);
     adminToken = await fixture.token({ sub: 'alice', email: 'alice@corp.com', groups: ['admins', 'ops'] });
@@ -142,11 +142,11 @@ describe.each([nginx, caddy])('through $name', (consumer) => {
 });
 
 describe.each([nginx, caddy])('through $name, to a sidecar that does not trust it', (consumer) => {
-  let fixture: RouteFixture;
+  let fixture: JwtStack;
   let server: ExternalServer;
 
   beforeAll(async () => {
-    fixture = await startRouteFixture({ ...exampleSidecar(), trustedProxies: ['10.0.0.0/8'] });
+    fixture = await startJwtStack({ ...exampleSidecar(), trustedProxies: ['10.0.0.0/8'] });
     server = await consumer.start(Number(new URL(fixture.sidecar.url).port), fixture.upstream.port);
   });
   afterAll(async () => {

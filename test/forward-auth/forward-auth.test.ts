@@ -1,7 +1,7 @@
 // GET /oauth2/auth and Envoy's /oauth2/auth/<path>, called the way nginx, Traefik, Caddy and
 // Envoy call them, from a trusted and from an untrusted peer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessLine, type RouteFixture, startRouteFixture } from '../routes/fixture.ts';
+import { accessLine, type JwtStack, startJwtStack } from '../support/jwt-stack.ts';
 import { sendRaw } from '../support/raw-http.ts';
 
 const ROUTES = [
@@ -11,15 +11,15 @@ const ROUTES = [
   { path: '/cors/**', methods: ['POST'], preflight: 'allow' },
 ];
 
-let trusted: RouteFixture;
-let untrusted: RouteFixture;
+let trusted: JwtStack;
+let untrusted: JwtStack;
 let adminToken: string;
 let userToken: string;
 
 beforeAll(async () => {
   [trusted, untrusted] = await Promise.all([
-    startRouteFixture({ routes: ROUTES, trustedProxies: ['127.0.0.1/32', '::1'] }),
-    startRouteFixture({ routes: ROUTES, trustedProxies: ['10.0.0.0/8'] }),
+    startJwtStack({ routes: ROUTES, trustedProxies: ['127.0.0.1/32', '::1'] }),
+    startJwtStack({ routes: ROUTES, trustedProxies: ['10.0.0.0/8'] }),
   ]);
   const claims = { sub: 'alice', email: 'alice@corp.com', preferred_username: 'Alice', groups: ['admins', 'dev'] };
   adminToken = await trusted.token(claims);
@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([trusted.close(), untrusted.close()]));
 
-function check(fixture: RouteFixture, headers: Record<string, string>, path = '/oauth2/auth', method = 'GET') {
+function check(fixture: JwtStack, headers: Record<string, string>, path = '/oauth2/auth', method = 'GET') {
   return fetch(`${fixture.sidecar.url}${path}`, { method, headers, redirect: 'manual' });
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type RouteFixture, startRouteFixture } from '../routes/fixture.ts';
+import { type JwtStack, startJwtStack } from '../support/jwt-stack.ts';
 
 const EXAMPLES = join(import.meta.dirname, '../../examples');
 const readYaml = (file: string) => parse(readFileSync(join(EXAMPLES, file), 'utf8'));
@@ -16,13 +16,13 @@ interface ClientRequest {
   headers?: Record<string, string>;
 }
 
-let fixture: RouteFixture;
+let fixture: JwtStack;
 let admin: string;
 let user: string;
 
 beforeAll(async () => {
   const example = readYaml('traefik-forward-auth/auth-sidecar.yaml');
-  fixture = await startRouteFixture({ routes: example.routes, trustedProxies: example.trustedProxies });
+  fixture = await startJwtStack({ routes: example.routes, trustedProxies: example.trustedProxies });
   admin = `Bearer ${await fixture.token({ sub: 'alice', email: 'alice@corp.com', groups: ['admins'] })}`;
   user = `Bearer ${await fixture.token({ sub: 'bob', groups: ['dev'] })}`;
 });

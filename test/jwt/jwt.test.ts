@@ -19,6 +19,7 @@ import {
 } from '../support/keys.ts';
 import { rawRequest } from '../support/raw-http.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 let jwks: JwksServer;
@@ -269,15 +270,23 @@ describe('key rotation and JWKS outages', () => {
       // Rotation: a new key appears; the old one goes.
       const next = await createSigningKey('RS256', 'rsa-2');
       rotating.keys = [next];
-      await new Promise((r) => setTimeout(r, 250));
-      expect((await call2(local, await signToken(next))).status).toBe(200);
+      const nextToken = await signToken(next);
+      // The new kid is fetched once the 0.2 s cooldown since the last fetch has passed.
+      await eventually(async () => (await call2(local, nextToken)).status === 200, 'the rotated key');
       // The cached verification of the old token is gone with the key that signed it.
       expect((await call2(local, oldToken)).status).toBe(401);
       // Outage: the keys already known keep working.
       rotating.down = true;
-      await new Promise((r) => setTimeout(r, 250));
       const stranger = await createSigningKey('RS256', 'rsa-3');
-      expect((await call2(local, await signToken(stranger))).status).toBe(401); // triggers a failed fetch
+      const strangerToken = await signToken(stranger);
+      // Each unknown kid asks the JWKS again once the cooldown allows: until one of them fails.
+      const strangerStatuses = new Set<number>();
+      await eventually(async () => {
+        strangerStatuses.add((await call2(local, strangerToken)).status);
+        const text = await (await fetch(`${local.adminUrl}/metrics`)).text();
+        return /auth_sidecar_jwks_refreshes_total\{result="failure"\} [1-9]/.test(text);
+      }, 'a failed JWKS fetch');
+      expect([...strangerStatuses]).toEqual([401]);
       expect((await call2(local, await signToken(next, { sub: 'bob' }))).status).toBe(200);
       const metrics = await (await fetch(`${local.adminUrl}/metrics`)).text();
       expect(metrics).toMatch(/auth_sidecar_jwks_refreshes_total\{result="failure"\} [1-9]/);
@@ -294,7 +303,7 @@ describe('key rotation and JWKS outages', () => {
       jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUri: rotating.jwksUri },
     });
     try {
-      await new Promise((r) => setTimeout(r, 100)); // the start-up fetch has happened
+      await eventually(() => rotating.hits >= 1, 'the start-up fetch');
       const next = await createSigningKey('RS256', 'rsa-rotated-early');
       rotating.keys = [rsa, next];
       expect((await call2(local, await signToken(next))).status).toBe(200);

@@ -10,6 +10,7 @@ import { serveCli } from '../support/cli.ts';
 import { type EchoUpstream, pingOverWebSocket, startEchoUpstream } from '../support/echo-upstream.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { tempDir } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 let key: SigningKey;
@@ -51,13 +52,9 @@ async function reloads(adminUrl: string, result: 'applied' | 'rejected'): Promis
   return Number(new RegExp(`auth_sidecar_config_reloads_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
 }
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
+/** Resolves once the app has the request (the echo upstream counts arrivals per target). */
+function reachedApp(target: string): Promise<void> {
+  return eventually(() => upstream.arrived(target) > 0, `${target} to reach the app`);
 }
 
 describe('SIGTERM', () => {
@@ -66,8 +63,8 @@ describe('SIGTERM', () => {
     const sidecar = await serveCli(baseConfig(dir), { dir });
     const token = await signToken(key);
     expect(await readyStatus(sidecar.adminUrl)).toBe(200);
-    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500`, { authorization: `Bearer ${token}` });
-    await new Promise((r) => setTimeout(r, 300));
+    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500&t=drain`, { authorization: `Bearer ${token}` });
+    await reachedApp('/slow-headers?ms=1500&t=drain');
     sidecar.kill('SIGTERM');
     await sidecar.waitForLine((l) => l.msg === 'draining');
     expect(await readyStatus(sidecar.adminUrl)).toBe(503);
@@ -82,8 +79,8 @@ describe('SIGTERM', () => {
     const dir = tempDir();
     const sidecar = await serveCli(baseConfig(dir), { dir });
     const token = await signToken(key);
-    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500`, { authorization: `Bearer ${token}` });
-    await new Promise((r) => setTimeout(r, 300));
+    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500&t=twice`, { authorization: `Bearer ${token}` });
+    await reachedApp('/slow-headers?ms=1500&t=twice');
     sidecar.kill('SIGINT');
     await sidecar.waitForLine((l) => l.msg === 'draining');
     sidecar.kill('SIGTERM');
@@ -110,8 +107,10 @@ describe('SIGTERM', () => {
   it('cuts what is still running after shutdownTimeoutSeconds and exits 1', async () => {
     const dir = tempDir();
     const sidecar = await serveCli(baseConfig(dir, { shutdownTimeoutSeconds: 1 }), { dir });
-    const inFlight = get(`${sidecar.url}/slow-headers?ms=10000`, { authorization: `Bearer ${await signToken(key)}` });
-    await new Promise((r) => setTimeout(r, 300));
+    const inFlight = get(`${sidecar.url}/slow-headers?ms=10000&t=cut`, {
+      authorization: `Bearer ${await signToken(key)}`,
+    });
+    await reachedApp('/slow-headers?ms=10000&t=cut');
     const started = Date.now();
     sidecar.kill('SIGTERM');
     expect(await sidecar.exited).toBe(1);
@@ -130,7 +129,7 @@ describe('reload', () => {
       expect(await get(`${sidecar.url}/public/x`, {}, agent)).toBe(401);
       writeFileSync(sidecar.configFile, stringify({ ...config, routes: [{ path: '/public/**', auth: 'none' }] }));
       sidecar.child.kill('SIGHUP');
-      await eventually(async () => (await reloads(sidecar.adminUrl, 'applied')) >= 1);
+      await eventually(async () => (await reloads(sidecar.adminUrl, 'applied')) >= 1, 'a reload to be applied');
       expect(await get(`${sidecar.url}/public/x`, {}, agent)).toBe(200);
       const sockets = Object.values(agent.sockets).flat().length + Object.values(agent.freeSockets).flat().length;
       expect(sockets).toBe(1);
@@ -147,7 +146,9 @@ describe('reload', () => {
     const sidecar = await serveCli(config, { dir });
     try {
       writeFileSync(sidecar.configFile, stringify({ ...config, routes: [{ path: '/**', auth: 'none' }] }));
-      await eventually(async () => (await get(`${sidecar.url}/anything`)) === 200, 5000);
+      await eventually(async () => (await get(`${sidecar.url}/anything`)) === 200, 'the new config', {
+        timeoutMs: 5000,
+      });
       await sidecar.waitForLine((l) => l.msg === 'config reloaded' && l.reason === 'file change');
     } finally {
       sidecar.kill();
@@ -174,7 +175,7 @@ describe('reload', () => {
       version('..2026_01_01_v2', { ...config, routes: [{ path: '/open', auth: 'none' }] });
       symlinkSync('..2026_01_01_v2', join(mount, '..data_tmp'));
       renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-      await eventually(async () => (await get(`${sidecar.url}/open`)) === 200, 5000);
+      await eventually(async () => (await get(`${sidecar.url}/open`)) === 200, 'the new config', { timeoutMs: 5000 });
     } finally {
       sidecar.kill();
       await sidecar.exited;
@@ -188,7 +189,7 @@ describe('reload', () => {
     const token = await signToken(key);
     try {
       writeFileSync(sidecar.configFile, stringify({ ...config, upstream: { url: 'not a url' }, secretish: 'x' }));
-      await eventually(async () => (await reloads(sidecar.adminUrl, 'rejected')) >= 1);
+      await eventually(async () => (await reloads(sidecar.adminUrl, 'rejected')) >= 1, 'a reload to be rejected');
       const line = await sidecar.waitForLine((l) => l.msg === 'config reload rejected; the running config stays');
       expect(line.level).toBe('error');
       expect(line.problems).toEqual(
@@ -214,11 +215,12 @@ describe('reload', () => {
       writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(next)));
       await eventually(
         async () => (await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(next)}` })) === 200,
+        'the rotated key',
       );
       expect(await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(key)}` })).toBe(401);
       // A broken keys file is refused; the last good keys stay.
       writeFileSync(join(dir, 'jwks.json'), '{ not json');
-      await eventually(async () => (await reloads(sidecar.adminUrl, 'rejected')) >= 1);
+      await eventually(async () => (await reloads(sidecar.adminUrl, 'rejected')) >= 1, 'a reload to be rejected');
       expect(await get(`${sidecar.url}/api`, { authorization: `Bearer ${await signToken(next)}` })).toBe(200);
     } finally {
       sidecar.kill();

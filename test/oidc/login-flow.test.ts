@@ -12,10 +12,10 @@ import {
   startLoginStack,
   submitLogin,
 } from '../support/login-stack.ts';
+import { elapse } from '../support/wait.ts';
 
 const last = (pages: Page[]) => pages[pages.length - 1] as Page;
 const echoOf = (page: Page) => JSON.parse(page.body) as { url: string; headers: Record<string, string[]> };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The provider's own sign-out page, confirmed: it ends its session and tells the sidecar. */
 async function confirmProviderLogout(browser: TestBrowser, page: Page): Promise<Page[]> {
@@ -207,7 +207,7 @@ describe('refresh', () => {
     const firstToken = first.headers['x-forwarded-access-token']?.[0];
     expect(firstToken).toBeDefined();
     const refreshes = stack.provider.grants.refresh_token ?? 0;
-    await sleep(900); // refresh is due a quarter of its life (0.25 s) before the 1 s token expires
+    await elapse(900); // refresh is due a quarter of its life (0.25 s) before the 1 s token expires
     const pages = await Promise.all(Array.from({ length: 6 }, () => browser.fetch(`${PUBLIC_URL}/busy`)));
     expect(pages.map((p) => p.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(stack.provider.grants.refresh_token).toBe(refreshes + 1);
@@ -215,7 +215,7 @@ describe('refresh', () => {
     expect(tokens.size).toBe(1);
     expect(tokens.has(firstToken)).toBe(false);
     // The rotated refresh token was kept: the next refresh works too.
-    await sleep(900);
+    await elapse(900);
     const later = await browser.fetch(`${PUBLIC_URL}/later`);
     expect(later.status).toBe(200);
     expect(stack.provider.grants.refresh_token).toBe(refreshes + 2);
@@ -232,7 +232,7 @@ describe('refresh refused', () => {
   it('ends the session when the provider refuses the refresh token', async () => {
     const browser = stack.browser();
     await login(browser, 'alice');
-    await sleep(1200); // both tokens have expired
+    await elapse(1200); // both tokens have expired
     const page = await browser.fetch(`${PUBLIC_URL}/x`, { headers: { accept: 'application/json' } });
     expect(page.status).toBe(401);
     expect(page.setCookies).toContainEqual(expect.stringMatching(/^_auth_sidecar=; /));

@@ -14,6 +14,7 @@ import {
   startLoginStack,
   submitLogin,
 } from '../support/login-stack.ts';
+import { elapse } from '../support/wait.ts';
 
 const last = (pages: Page[]) => pages[pages.length - 1] as Page;
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -164,7 +165,7 @@ describe('session expiry', () => {
     const browser = stack.browser();
     await login(browser);
     expect((await browser.fetch(`${PUBLIC_URL}/private`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
+    await elapse(2100);
     const page = await browser.fetch(`${PUBLIC_URL}/private`, { headers: JSON_ACCEPT });
     expect(page.status).toBe(401);
   });

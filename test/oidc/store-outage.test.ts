@@ -10,8 +10,9 @@ import type { TestBrowser } from '../support/browser.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { type LoginStack, login, PUBLIC_URL, startLoginStack } from '../support/login-stack.ts';
-import { type RedisProcess, startRedisServer, stopRedisServers, waitUntil } from '../support/redis-servers.ts';
+import { type RedisProcess, startRedisServer, stopRedisServers } from '../support/redis-servers.ts';
 import { tempDir } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 async function timed<T>(work: Promise<T>): Promise<[T, number]> {
   const started = performance.now();
@@ -99,7 +100,7 @@ describe('session store outage', () => {
     } finally {
       redis.resume();
     }
-    await waitUntil(async () => (await api(browser)).status === 200, 'the session to work again');
+    await eventually(async () => (await api(browser)).status === 200, 'the session to work again');
     expect((await readiness()).status).toBe(200);
   });
 
@@ -115,7 +116,7 @@ describe('session store outage', () => {
     await redis.start();
     // This Redis keeps nothing on disk: the session is gone, so the answer is a 401 (a login
     // for a browser), not a 503; and a new login works.
-    await waitUntil(async () => (await api(browser)).status === 401, 'Redis to answer again');
+    await eventually(async () => (await api(browser)).status === 401, 'Redis to answer again');
     expect((await readiness()).status).toBe(200);
     const again = await login(stack.browser(), 'alice');
     expect(again[again.length - 1]?.status).toBe(200);

@@ -16,6 +16,7 @@ import {
 } from '../support/keys.ts';
 import { parseRawResponse, rawRequest } from '../support/raw-http.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 let jwks: JwksServer;
@@ -434,7 +435,8 @@ async function unacceptingPort(): Promise<{ url: string; close: () => void }> {
   ]);
   const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d))));
   const fillers = Array.from({ length: 4 }, () => connect(port, '127.0.0.1').on('error', () => {}));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // With backlog 1 the kernel queues two connections; once they are in, every further SYN is dropped.
+  await eventually(() => fillers.filter((filler) => !filler.connecting).length >= 2, 'the accept queue to fill');
   return {
     url: `http://127.0.0.1:${port}`,
     close: () => {

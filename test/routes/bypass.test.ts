@@ -2,9 +2,9 @@
 // generated paths, checked against what the upstream really received.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessLine, type JwtStack, startJwtStack } from '../support/jwt-stack.ts';
 import { rawPath, readings } from '../support/paths.ts';
 import { sendRaw } from '../support/raw-http.ts';
-import { accessLine, type RouteFixture, startRouteFixture } from './fixture.ts';
 
 const ROUTES = [
   { path: '/static/**', methods: ['GET', 'HEAD'], auth: 'none' },
@@ -14,13 +14,13 @@ const ROUTES = [
   { path: '/api/**', allow: { scopes: ['read'] } },
 ];
 
-let fixture: RouteFixture;
+let fixture: JwtStack;
 let userToken: string;
 let adminToken: string;
 let requestCounter = 0;
 
 beforeAll(async () => {
-  fixture = await startRouteFixture({ routes: ROUTES });
+  fixture = await startJwtStack({ routes: ROUTES });
   userToken = await fixture.token({ sub: 'bob', groups: ['dev'] });
   adminToken = await fixture.token({ sub: 'alice', groups: ['admins'], scope: 'read' });
 });

@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { type JwtStack, startJwtStack } from '../support/jwt-stack.ts';
 import { tempDir } from '../support/sidecar.ts';
-import { type RouteFixture, startRouteFixture } from './fixture.ts';
+import { eventually } from '../support/wait.ts';
 
-let fixture: RouteFixture;
+let fixture: JwtStack;
 
 beforeAll(async () => {
-  fixture = await startRouteFixture({
+  fixture = await startJwtStack({
     routes: [
       { path: '/cors/**', methods: ['GET', 'POST'], preflight: 'allow', allow: { groups: ['dev'] } },
       { path: '/reports/**', allow: { scopes: ['reports:read', 'reports:list'] } },
@@ -109,7 +110,7 @@ describe('allow rules', () => {
 
 describe('caseInsensitiveRoutes', () => {
   it('applies the /admin rules to /ADMIN when set', async () => {
-    const insensitive = await startRouteFixture({
+    const insensitive = await startJwtStack({
       caseInsensitiveRoutes: true,
       routes: [{ path: '/admin/**', allow: { groups: ['admins'] } }],
     });
@@ -129,9 +130,7 @@ describe('reload', () => {
     const headers = await bearer({ sub: 'bob', groups: ['dev'] });
     expect((await get('/newly-public/x')).status).toBe(401);
     const waitFor = async (expected: number) => {
-      for (let i = 0; i < 100 && (await get('/newly-public/x')).status !== expected; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(async () => (await get('/newly-public/x')).status === expected, `status ${expected}`);
       return (await get('/newly-public/x')).status;
     };
     writeFileSync(
@@ -141,7 +140,7 @@ describe('reload', () => {
     expect(await waitFor(200)).toBe(200);
     writeFileSync(fixture.sidecar.configFile, stringify({ ...config, routes: [{ path: '/a//b' }] }));
     const rejected = () => fixture.sidecar.logs.find((l) => String(l.msg).startsWith('config reload rejected'));
-    for (let i = 0; i < 100 && !rejected(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => rejected() !== undefined, 'the reload to be rejected');
     expect(rejected()?.problems).toEqual(['config: routes.0.path: must not contain empty segments ("//")']);
     expect((await get('/newly-public/x')).status).toBe(200);
     expect((await get('/corp/x', headers)).status).toBe(403);

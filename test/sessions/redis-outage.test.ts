@@ -7,6 +7,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { RedisStore } from '../../src/sessions/redis-store.ts';
 import { StoreUnavailableError } from '../../src/sessions/store.ts';
 import { type RedisProcess, startRedisServer, stopRedisServers } from '../support/redis-servers.ts';
+import { elapse, eventually } from '../support/wait.ts';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -22,17 +23,8 @@ async function failsWithin(operation: Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-async function recovers(store: RedisStore, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+function recovers(store: RedisStore): Promise<void> {
+  return eventually(() => store.ping().then(() => true), 'the store to answer again');
 }
 
 describe('RedisStore when Redis goes away', () => {
@@ -71,7 +63,7 @@ describe('RedisStore when Redis goes away', () => {
     await redis.stop();
     expect(await failsWithin(store.get('kept'))).toBeLessThan(2000);
     // While ioredis keeps reconnecting, each command still fails fast.
-    await new Promise((r) => setTimeout(r, 300));
+    await elapse(300);
     expect(await failsWithin(store.set('k', new Uint8Array([2]), 1000))).toBeLessThan(2000);
     await redis.start();
     await recovers(store);

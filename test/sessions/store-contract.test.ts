@@ -20,9 +20,9 @@ import {
   stopRedisServers,
 } from '../support/redis-servers.ts';
 import { tempDir } from '../support/sidecar.ts';
+import { elapse } from '../support/wait.ts';
 
 const logger = createLogger({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 function redisConfig(settings: Partial<RedisConfig>): RedisConfig {
@@ -76,7 +76,7 @@ function contract(name: string, open: () => Promise<SessionStore> | SessionStore
     it('forgets a value after its TTL', async () => {
       await store.set('short', bytes('x'), 80);
       expect(await store.get('short')).not.toBeNull();
-      await sleep(150);
+      await elapse(150);
       expect(await store.get('short')).toBeNull();
     });
 
@@ -93,13 +93,13 @@ function contract(name: string, open: () => Promise<SessionStore> | SessionStore
       expect(first.count).toBe(1);
       expect(first.ttlMs).toBeGreaterThan(300);
       expect(first.ttlMs).toBeLessThanOrEqual(400);
-      await sleep(150);
+      await elapse(150);
       const second = await store.increment('counter', 400);
       expect(second.count).toBe(2);
       expect(second.ttlMs).toBeLessThanOrEqual(first.ttlMs - 100);
       const peeked = await store.peek('counter');
       expect(peeked.count).toBe(2);
-      await sleep(350);
+      await elapse(350);
       expect(await store.peek('counter')).toEqual({ count: 0, ttlMs: 0 });
       expect((await store.increment('counter', 400)).count).toBe(1);
     });
@@ -127,10 +127,10 @@ function contract(name: string, open: () => Promise<SessionStore> | SessionStore
     it('gives a set the longest TTL any addition asked for', async () => {
       await store.addMember('lasting', 'long', 600);
       await store.addMember('lasting', 'short', 50);
-      await sleep(150);
+      await elapse(150);
       expect((await store.takeMembers('lasting')).sort()).toEqual(['long', 'short']);
       await store.addMember('fleeting', 'x', 60);
-      await sleep(150);
+      await elapse(150);
       expect(await store.takeMembers('fleeting')).toEqual([]);
     });
 

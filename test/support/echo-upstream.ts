@@ -20,8 +20,10 @@ export interface EchoUpstream {
   url: string;
   port: number;
   server: Server;
-  /** Requests received, newest last. */
+  /** Requests received, newest last (each once its body has been read). */
   received: Echo[];
+  /** How many requests for this target (path and query, as sent) have arrived, answered or not. */
+  arrived(target: string): number;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,9 @@ function headersOf(req: IncomingMessage): Record<string, string[]> {
 
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const received: Echo[] = [];
+  const arrivals = new Map<string, number>();
   const server = createServer((req, res) => {
+    arrivals.set(req.url ?? '', (arrivals.get(req.url ?? '') ?? 0) + 1);
     // A client that goes away mid-request is part of what the tests do; not an error here.
     handle(req, res).catch(() => res.destroy());
   });
@@ -121,6 +125,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     port,
     server,
     received,
+    arrived: (target) => arrivals.get(target) ?? 0,
     close: () =>
       new Promise((resolve) => {
         for (const client of wss.clients) client.terminate();

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { track } from './children.ts';
+import { elapse } from './wait.ts';
 
 export interface ExternalServer {
   readonly url: string;
@@ -47,7 +48,7 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
     if (await answers(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await elapse(50);
   }
   throw new Error('timed out waiting for its port');
 }

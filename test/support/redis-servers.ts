@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { track } from './children.ts';
 import { freePort } from './free-port.ts';
 import { tempDir } from './sidecar.ts';
+import { eventually } from './wait.ts';
 
 const run = promisify(execFile);
 
@@ -21,16 +22,6 @@ export interface RedisProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
-}
-
-/** Polls `check` until it holds (errors count as not yet). */
-export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function answers(port: number, command = 'PING', expect = 'PONG', cliArgs: string[] = []): Promise<boolean> {
@@ -81,7 +72,7 @@ export async function startRedisServer(
       dir,
       ...extraArgs,
     ]);
-    await waitUntil(() => answers(chosen, 'PING', 'PONG', cliArgs), `redis-server on ${chosen}`);
+    await eventually(() => answers(chosen, 'PING', 'PONG', cliArgs), `redis-server on ${chosen}`);
   };
   await start();
   stopAll.push(() => stopChild(child));
@@ -121,7 +112,7 @@ export async function startSentinel(name = 'sessions'): Promise<SentinelSetup> {
     ].join('\n'),
   );
   const child = spawnQuiet('redis-sentinel', [file]);
-  await waitUntil(() => answers(port, `SENTINEL get-master-addr-by-name ${name}`, String(master.port)), 'sentinel');
+  await eventually(() => answers(port, `SENTINEL get-master-addr-by-name ${name}`, String(master.port)), 'sentinel');
   const stop = async () => {
     await stopChild(child);
     await master.stop();
@@ -150,7 +141,7 @@ export async function startCluster(tls?: { cert: string; key: string }): Promise
   const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
   await run('redis-cli', [...cliArgs, '--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
   for (const server of servers) {
-    await waitUntil(() => answers(server.port, 'CLUSTER INFO', 'cluster_state:ok', cliArgs), 'the cluster');
+    await eventually(() => answers(server.port, 'CLUSTER INFO', 'cluster_state:ok', cliArgs), 'the cluster');
   }
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));

@@ -1,11 +1,12 @@
-// A real sidecar with JWT (local JWKS file) in front of the echo upstream, for route tests.
+// The JWT setup most tests share: a real sidecar verifying bearer tokens against a local JWKS
+// file of a fresh ES256 key, in front of the echo upstream; `token()` signs for that key.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
-import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
-import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import { type EchoUpstream, startEchoUpstream } from './echo-upstream.ts';
+import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from './keys.ts';
+import { startTestSidecar, type TestSidecar, tempDir } from './sidecar.ts';
 
-export interface RouteFixture {
+export interface JwtStack {
   sidecar: TestSidecar;
   upstream: EchoUpstream;
   key: SigningKey;
@@ -14,7 +15,7 @@ export interface RouteFixture {
   close(): Promise<void>;
 }
 
-export async function startRouteFixture(config: Record<string, unknown>): Promise<RouteFixture> {
+export async function startJwtStack(config: Record<string, unknown>): Promise<JwtStack> {
   const upstream = await startEchoUpstream();
   const key = await createSigningKey('ES256');
   const dir = tempDir();
