@@ -68,6 +68,9 @@ export const REFUSAL_REASONS = [
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
+/** What the access line's `error` and the refusals metric say: the reason when there is one, else the code. */
+export type RefusalCode = ErrorCode | RefusalReason;
+
 export type HeaderValues = Record<string, string | string[]>;
 
 export interface SidecarErrorOptions {
@@ -83,6 +86,11 @@ export class SidecarError extends Error {
   readonly status: number;
   readonly headers: HeaderValues;
   readonly reason: RefusalReason | undefined;
+
+  /** The finest code for the log and the refusals metric. */
+  get refusal(): RefusalCode {
+    return this.reason ?? this.code;
+  }
 
   /** The message is always safe to show: 5xx messages are fixed sentences, never a cause's text. */
   constructor(code: ErrorCode, message: string, options: SidecarErrorOptions & { status?: number } = {}) {

@@ -10,7 +10,7 @@ import { createAdminServer, type ReadinessCheck, upstreamCheck } from './http/ad
 import { drain } from './lifecycle/drain.ts';
 import { createMainServer, listen, openConnections } from './lifecycle/main-server.ts';
 import { Reloader, type ReloadReason } from './lifecycle/reloader.ts';
-import { createLogger } from './observability/logger.ts';
+import { createLogger, lineWriter } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { buildRuntime, retireRuntime } from './runtime.ts';
 import { WebSocketProxy } from './upstream/websocket.ts';
@@ -46,6 +46,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   const metrics = createMetrics();
   const services: Services = {
     logger,
+    logLine: lineWriter(logger),
     metrics,
     keySets: new KeySetRegistry(logger, metrics),
     websockets: new WebSocketProxy(),

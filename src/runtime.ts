@@ -29,6 +29,7 @@ export function offlineServices(): Services {
   const metrics = createMetrics();
   return {
     logger,
+    logLine: () => {},
     metrics,
     keySets: new KeySetRegistry(logger, metrics, { prefetch: false }),
     websockets: new WebSocketProxy(),

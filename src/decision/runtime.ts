@@ -18,6 +18,8 @@ import type { WebSocketProxy } from '../upstream/websocket.ts';
 /** Parts that live as long as the process, whatever the config. */
 export interface Services {
   readonly logger: Logger;
+  /** Writes one finished JSON line to the log's destination (the access line: http/access-log.ts). */
+  readonly logLine: (line: string) => void;
   readonly metrics: Metrics;
   readonly keySets: KeySetRegistry;
   readonly websockets: WebSocketProxy;

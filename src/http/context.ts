@@ -7,6 +7,7 @@ import type { Route } from '../authz/route-table.ts';
 import type { Decision } from '../decision/decide.ts';
 import type { RequestFacts } from '../decision/facts.ts';
 import type { Runtime } from '../decision/runtime.ts';
+import type { RefusalCode } from '../errors.ts';
 
 export interface RequestState {
   /** The config this request runs under, fixed at its start even if a reload happens. */
@@ -25,6 +26,8 @@ export interface RequestState {
   upstreamStatus?: number;
   /** What a WebSocket upgrade got (written on the raw socket, so not in res.statusCode). */
   upgradeStatus?: number;
+  /** Why the sidecar refused or failed the request (the access line's `error`); absent when it did not. */
+  refusal?: RefusalCode;
   /** Why the route rules refused the identity; logged, never sent. */
   denied?: string;
   /** For a forward-auth check: the request it was asked about, and the rule that decided it. */

@@ -29,6 +29,7 @@ export function decideRequest(services: Services): Step {
       case 'unauthenticated':
         // A WebSocket upgrade is never a page load: it gets its 401 whatever it accepts.
         if (decision.loginUrl === undefined || ctx.state.upgrade) throw decision.error;
+        ctx.state.refusal = decision.error.refusal;
         for (const [name, value] of Object.entries(decision.error.headers)) {
           if (name !== 'WWW-Authenticate') ctx.set(name, value);
         }

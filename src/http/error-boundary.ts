@@ -31,6 +31,7 @@ function toSidecarError(ctx: Context, error: unknown, services: Services): Sidec
 }
 
 function render(ctx: Context, error: SidecarError): void {
+  if (!(error instanceof ClientClosedError)) ctx.state.refusal = error.refusal;
   if (error instanceof ClientClosedError || ctx.res.headersSent || !ctx.writable) {
     // Nothing can be said any more: the client left, or the app's answer is half sent.
     ctx.res.statusCode = error.status;

@@ -44,6 +44,6 @@ export function proxy(services: Services): Step {
     }
     const result = await runtime.upstream.forward(ctx.req, ctx.res, path, headers);
     ctx.state.upstreamStatus = result.status;
-    services.metrics.upstreamDuration.observe({ status: String(result.status) }, result.headersSeconds);
+    services.metrics.upstreamDuration.at(String(result.status)).observe(result.headersSeconds);
   };
 }

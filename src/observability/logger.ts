@@ -56,3 +56,11 @@ function batchedStdout(): DestinationStream {
   setInterval(() => destination.flush(), FLUSH_INTERVAL_MS).unref();
   return destination;
 }
+
+/** Writes a line that is already JSON to the logger's own destination, after its other lines. */
+export function lineWriter(logger: Logger): (line: string) => void {
+  const destination = (logger as unknown as Record<symbol, DestinationStream>)[
+    pino.symbols.streamSym
+  ] as DestinationStream;
+  return (line) => destination.write(line);
+}

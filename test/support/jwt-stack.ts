@@ -10,8 +10,8 @@ export interface JwtStack {
   sidecar: TestSidecar;
   upstream: EchoUpstream;
   key: SigningKey;
-  /** A bearer token for `sub` with these claims. */
-  token(claims?: Record<string, unknown>): Promise<string>;
+  /** A bearer token for `sub` with these claims (and protected header fields). */
+  token(claims?: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ export async function startJwtStack(config: Record<string, unknown>): Promise<Jw
     sidecar,
     upstream,
     key,
-    token: (claims = {}) => signToken(key, claims),
+    token: (claims = {}, header = {}) => signToken(key, claims, header),
     close: async () => {
       await sidecar.stop();
       await upstream.close();
