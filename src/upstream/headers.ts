@@ -157,16 +157,15 @@ type IdentityField = keyof typeof IDENTITY_HEADERS;
 /**
  * The identity as header values, the same for the upstream (X-Forwarded-*) and for forward-auth
  * answers (X-Auth-Request-*): groups comma-separated without spaces and absent when there are
- * none; the access token only for login sessions when oidc.passAccessToken is set.
+ * none; the access token only for login sessions when oidc.passAccessToken is set. Nothing is
+ * dropped or rewritten here: identity.ts let into the identity only values that can be sent
+ * exactly (no control characters, no surrounding whitespace, no commas in a group).
  */
 export function identityFields(identity: Identity, policy: HeaderPolicy): Partial<Record<IdentityField, string>> {
-  const fields: Partial<Record<IdentityField, string>> = { user: headerSafe(identity.user) };
-  if (identity.email !== undefined) fields.email = headerSafe(identity.email);
-  // A group with a comma cannot be one item of a comma-separated list: "x,admins" would read
-  // as the group "admins" to the app, which the route rules never granted. It is left out.
-  const groups = identity.groups.filter((g) => !g.includes(','));
-  if (groups.length > 0) fields.groups = headerSafe(groups.join(','));
-  if (identity.preferredUsername !== undefined) fields.preferredUsername = headerSafe(identity.preferredUsername);
+  const fields: Partial<Record<IdentityField, string>> = { user: utf8Bytes(identity.user) };
+  if (identity.email !== undefined) fields.email = utf8Bytes(identity.email);
+  if (identity.groups.length > 0) fields.groups = utf8Bytes(identity.groups.join(','));
+  if (identity.preferredUsername !== undefined) fields.preferredUsername = utf8Bytes(identity.preferredUsername);
   if (policy.passAccessToken && identity.accessToken !== undefined) fields.accessToken = identity.accessToken;
   return fields;
 }
@@ -187,13 +186,10 @@ function connectionTokens(rawHeaders: readonly string[]): Set<string> | undefine
 }
 
 /**
- * Claim values are the provider's, not ours: control characters are dropped (no header
- * injection, no crash in Node's header validation) and non-ASCII text goes out as UTF-8
- * bytes, as Go and nginx proxies send it (WSGI apps decode it from latin-1).
+ * Non-ASCII text goes out as its UTF-8 bytes, as Go and nginx proxies send it (WSGI apps decode
+ * it from latin-1): Node writes a header string one byte per character.
  */
-export function headerSafe(value: string): string {
+export function utf8Bytes(value: string): string {
   if (/^[\x20-\x7e]*$/.test(value)) return value;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it drops
-  const clean = value.replace(/[\x00-\x1f\x7f]/g, '');
-  return Buffer.from(clean, 'utf8').toString('latin1');
+  return Buffer.from(value, 'utf8').toString('latin1');
 }

@@ -154,6 +154,46 @@ describe('login negative cases', () => {
   });
 });
 
+describe('claims a header cannot carry exactly (issue 11)', () => {
+  let stack: LoginStack;
+  let byPreferredName: LoginStack;
+  beforeAll(async () => {
+    const routes = [{ path: '/admin/**', allow: { groups: ['admins'] } }];
+    [stack, byPreferredName] = await Promise.all([
+      startLoginStack({ config: { routes } }),
+      startLoginStack({ config: { routes, oidc: { claims: { user: 'preferred_username' } } } }),
+    ]);
+  });
+  afterAll(() => Promise.all([stack.close(), byPreferredName.close()]));
+
+  it('a user claim with trailing whitespace: the callback refuses with 400 login_failed and no session', async () => {
+    const browser = byPreferredName.browser();
+    const page = await browser.fetch(await callbackUrl(browser, '/private', 'carl'), { headers: JSON_ACCEPT });
+    expect(page.status).toBe(400);
+    expect(JSON.parse(page.body)).toMatchObject({
+      error: 'login_failed',
+      message: "the provider's answer has a preferred_username claim with leading or trailing whitespace",
+    });
+    expect(hasSession(page)).toBe(false);
+    expect((await browser.fetch(`${PUBLIC_URL}/private`, { headers: JSON_ACCEPT })).status).toBe(401);
+  });
+
+  it('groups and email that cannot be sent are left out of the session identity', async () => {
+    const browser = stack.browser();
+    await login(browser, 'carl');
+    const page = await browser.fetch(`${PUBLIC_URL}/x`);
+    expect(page.status).toBe(200);
+    const headers = JSON.parse(page.body).headers;
+    expect(headers['x-forwarded-user']).toEqual(['carl']);
+    expect(headers['x-forwarded-groups']).toEqual(['staff']);
+    expect(headers['x-forwarded-email']).toBeUndefined();
+    expect(headers['x-forwarded-preferred-username']).toBeUndefined();
+    expect((await browser.fetch(`${PUBLIC_URL}/admin/x`, { headers: JSON_ACCEPT })).status).toBe(403);
+    const info = await browser.fetch(`${PUBLIC_URL}/oauth2/userinfo`, { headers: JSON_ACCEPT });
+    expect(JSON.parse(info.body)).toMatchObject({ user: 'carl', email: null, groups: ['staff'] });
+  });
+});
+
 describe('session expiry', () => {
   let stack: LoginStack;
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { type AuthMethod, HMAC_ALGORITHMS, type JwtConfig } from '../../config/schema.ts';
 import { type RefusalReason, SidecarError, UnauthorizedError } from '../../errors.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
-import { type Identity, identityFromClaims } from '../identity.ts';
+import { type Identity, mapClaims } from '../identity.ts';
 import type { KeySet } from './key-set.ts';
 
 const METHOD: AuthMethod = 'jwt';
@@ -69,9 +69,9 @@ export class JwtAuthenticator implements Authenticator {
   private async verify(token: string): Promise<Identity> {
     const verifier = this.select(token);
     const payload = await verifyWith(verifier, token);
-    const identity = identityFromClaims(payload, verifier.entry.claims, METHOD);
-    if (identity === null) throw reject('no_user_claim', `the token has no ${verifier.entry.claims.user} claim`);
-    return identity;
+    const mapped = mapClaims(payload, verifier.entry.claims, METHOD);
+    if ('refused' in mapped) throw reject('no_user_claim', `the token ${mapped.refused}`);
+    return mapped.identity;
   }
 
   /** One issuer: its verifier. Several: the one named by the (not yet verified) iss claim. */
