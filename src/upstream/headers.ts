@@ -1,7 +1,8 @@
 // The headers the app receives. Built fresh from the client's raw headers in one pass:
 // 1. hop-by-hop headers go, and every header the client names in Connection;
-// 2. every client copy of an identity or forwarding header goes, whatever its case and
-//    whether spelled with "_" or "-" (WSGI and CGI apps read both alike);
+// 2. every client copy of an identity, method-override or URL-rewrite header goes, and of a
+//    forwarding header unless a trusted proxy sent it, whatever its case and whether spelled
+//    with "_" or "-" (WSGI and CGI apps read both alike);
 // 3. by default every other header with "_" in its name goes too (nginx's default);
 // 4. the sidecar's own cookies (the session ticket, the login cookie) leave the Cookie header;
 // then the sidecar's own forwarding and identity headers are added last, so no client header
@@ -41,7 +42,20 @@ export const IDENTITY_HEADERS = {
   accessToken: 'X-Forwarded-Access-Token',
 } as const;
 
-/** Always removed from the client's request, in either spelling. */
+/**
+ * Always removed from the client's request, in either spelling, whoever sent it: a trusted
+ * proxy passes on what its own client sent unless it is told not to. The sidecar alone says who
+ * the caller is, and the app must act on the method and path the rules judged, so no header that
+ * an app takes as any of those reaches it:
+ * - identity: the sidecar's own (added back after this), X-Auth-Request-*, and Remote-User /
+ *   X-Remote-User (CGI's REMOTE_USER, which Apache modules and many apps trust);
+ * - the method: X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override (Rails, Symfony,
+ *   Laravel, ASP.NET...: a route limited to GET would be a POST away), X-Forwarded-Method;
+ * - the path: X-Rewrite-URL, X-Original-URL (old Symfony, CVE-2018-14773; Zend, ZF2018-01; IIS
+ *   front controllers route on them), X-Original-URI, X-Forwarded-Uri.
+ * X-Forwarded-For, -Proto and -Host are removed too; what a trusted proxy said in them is kept
+ * when the sidecar adds its own.
+ */
 const MANAGED = new Set<string>([
   ...Object.values(IDENTITY_HEADERS).map((name) => name.toLowerCase()),
   'x-auth-request-user',
@@ -49,23 +63,38 @@ const MANAGED = new Set<string>([
   'x-auth-request-groups',
   'x-auth-request-preferred-username',
   'x-auth-request-access-token',
+  'remote-user',
+  'x-remote-user',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-forwarded-method',
+  'x-rewrite-url',
+  'x-original-url',
+  'x-original-uri',
+  'x-forwarded-uri',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
   'x-request-id',
 ]);
 
-/** Forwarding details that only a trusted proxy may assert; dropped from anyone else. */
+/**
+ * Where the request came from (client address, scheme, port, prefix, server): what a trusted
+ * proxy in front says about it reaches the app as it was sent; from anyone else it is removed,
+ * in either spelling.
+ */
 const PROXY_ASSERTED = new Set([
   'forwarded',
   'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
   'x-forwarded-port',
   'x-forwarded-prefix',
   'x-forwarded-server',
-  'x-forwarded-uri',
-  'x-forwarded-method',
-  'x-original-uri',
-  'x-original-url',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'front-end-https',
 ]);
 
 export interface ForwardingFacts {

@@ -16,6 +16,7 @@ import {
 } from '../support/keys.ts';
 import { parseRawResponse, rawRequest } from '../support/raw-http.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
+import { NEVER_FORWARDED, PROXY_ONLY, spellings } from '../support/spoofable-headers.ts';
 import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
@@ -118,6 +119,56 @@ describe('identity headers cannot be spoofed', () => {
     expect(res.headers.get('x-kept')).toEqual(['yes']);
     const echo = await raw(['GET /api HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`]);
     expect(echo.headers.get('set-cookie')).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+  });
+});
+
+describe('headers an app may take as the caller, the method, the path or the scheme (issue 11)', () => {
+  let keepingUnderscores: TestSidecar;
+  let trusting: TestSidecar;
+
+  beforeAll(async () => {
+    const config = {
+      upstream: { url: upstream.url, dropUnderscoreHeaders: false },
+      jwt: jwt(),
+      routes: [{ path: '/public/**', auth: 'none' }],
+    };
+    [keepingUnderscores, trusting] = await Promise.all([
+      startTestSidecar(config),
+      startTestSidecar({ ...config, trustedProxies: ['127.0.0.0/8'] }),
+    ]);
+  });
+  afterAll(() => Promise.all([keepingUnderscores?.stop(), trusting?.stop()]));
+
+  async function received(target: TestSidecar, path: string, names: string[], value: string) {
+    const lines = [`GET ${path} HTTP/1.1`, 'Host: app.example', `Authorization: Bearer ${token}`];
+    for (const name of names) lines.push(`${name}: ${value}`);
+    const text = await rawRequest(target.url, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+    const res = parseRawResponse(text);
+    expect(res.status).toBe(200);
+    return JSON.parse(res.body).headers as Record<string, string[]>;
+  }
+
+  it('GET /public/x with X-Rewrite-URL: /admin/x reaches the app without it', async () => {
+    const res = await fetch(`${sidecar.url}/public/x`, { headers: { 'x-rewrite-url': '/admin/x' } });
+    expect(res.status).toBe(200);
+    expect((await echoOf(res)).headers['x-rewrite-url']).toBeUndefined();
+  });
+
+  it('never passes identity, method-override or URL-rewrite headers, not even from a trusted proxy', async () => {
+    for (const target of [keepingUnderscores, trusting]) {
+      const headers = await received(target, '/public/x', spellings(NEVER_FORWARDED), '/admin/x');
+      for (const name of spellings(NEVER_FORWARDED)) expect(headers[name.toLowerCase()], name).toBeUndefined();
+    }
+  });
+
+  it('passes scheme, address, port and prefix assertions only from a trusted proxy, in "-" spelling only', async () => {
+    const fromClient = await received(keepingUnderscores, '/api', spellings(PROXY_ONLY), 'on');
+    for (const name of spellings(PROXY_ONLY)) expect(fromClient[name.toLowerCase()], name).toBeUndefined();
+    const fromProxy = await received(trusting, '/api', spellings(PROXY_ONLY), 'on');
+    for (const name of PROXY_ONLY) {
+      expect(fromProxy[name.toLowerCase()], name).toEqual(['on', 'on', 'on']);
+      if (name.includes('-')) expect(fromProxy[name.toLowerCase().replaceAll('-', '_')], name).toBeUndefined();
+    }
   });
 });
 
