@@ -9,6 +9,14 @@ export function emptyAnswer(status: number): string {
 }
 
 /**
+ * Whether a request Node's parser refused is a TRACK (IIS's TRACE, which http/read-request.ts
+ * refuses 405): llhttp knows no such method, so it arrives as a parse error, not as a request.
+ */
+export function isTrack(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): boolean {
+  return error.code === 'HPE_INVALID_METHOD' && error.rawPacket?.subarray(0, 6).toString('latin1') === 'TRACK ';
+}
+
+/**
  * How many times a field occurs in `rawHeaders` (name in lower case). Node keeps only the first
  * Host or Authorization in req.headers; this finds a second one without building
  * req.headersDistinct, which copies every header of every request.

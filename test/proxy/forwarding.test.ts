@@ -14,7 +14,7 @@ import {
   signToken,
   startJwksServer,
 } from '../support/keys.ts';
-import { parseRawResponse, rawRequest } from '../support/raw-http.ts';
+import { parseRawResponse, rawRequest, sendRaw } from '../support/raw-http.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
 import { NEVER_FORWARDED, PROXY_ONLY, spellings } from '../support/spoofable-headers.ts';
 import { eventually } from '../support/wait.ts';
@@ -239,6 +239,19 @@ describe('requests and answers', () => {
       'abc',
     );
     expect(continued.status).toBe(100);
+  });
+
+  it('answers TRACE and TRACK with 405 on every path, public routes and the sidecar’s own included', async () => {
+    const before = upstream.received.length;
+    for (const method of ['TRACE', 'TRACK']) {
+      for (const path of ['/public/x', '/api', '/oauth2/auth', '/oauth2/userinfo', '/oauth2/nope', '/static/../x']) {
+        const res = await sendRaw(sidecar.url, method, path, { authorization: `Bearer ${token}`, cookie: 'a=1' });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.body, `${method} ${path}`).not.toContain('a=1');
+      }
+    }
+    expect(upstream.received.length).toBe(before);
+    expect((await fetch(`${sidecar.url}/public/x`)).status).toBe(200);
   });
 
   it('refuses a request with two Authorization headers with 400', async () => {
