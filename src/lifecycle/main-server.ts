@@ -17,6 +17,8 @@ export function createMainServer(handler: Handler): Server {
   // answer; with this set it answers, then closes. A long-standing http.Server property that
   // @types/node does not declare (test/proxy/forwarding.test.ts guards it).
   Object.assign(server, { httpAllowHalfOpen: true });
+  // Expect: 100-continue: decide first, then invite the body (net/raw-http.ts continueIfExpected).
+  server.on('checkContinue', handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     // Anything but a WebSocket (h2c, say) is answered like any request, on the raw socket.

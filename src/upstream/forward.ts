@@ -5,6 +5,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import { ClientClosedError, UpstreamError } from '../errors.ts';
+import { continueIfExpected } from '../net/raw-http.ts';
 
 /** Response headers that describe the app's connection to us, not ours to the client. */
 const RESPONSE_HOP_BY_HOP = new Set([
@@ -58,6 +59,9 @@ export class Upstream {
     };
     res.once('close', onClientGone);
     const started = performance.now();
+    const body = hasBody(req) ? req : null;
+    // The request is allowed: a client that waits for "100 Continue" may send its body now.
+    if (body) continueIfExpected(req, res);
     let response: Dispatcher.ResponseData;
     try {
       response = await this.pool.request({
@@ -65,7 +69,7 @@ export class Upstream {
         method: req.method as Dispatcher.HttpMethod,
         path,
         headers,
-        body: hasBody(req) ? req : null,
+        body,
         signal: abort.signal,
       });
     } catch (error) {

@@ -22,7 +22,7 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
-  // Node answers "100 Continue" itself; the request to the app is a plain one.
+  // The sidecar answers "100 Continue" itself (forward.ts); the request to the app is a plain one.
   'expect',
 ]);
 

@@ -14,6 +14,7 @@ import {
   startLoginStack,
   submitLogin,
 } from '../support/login-stack.ts';
+import { openRaw, parseRawResponse } from '../support/raw-http.ts';
 import { elapse } from '../support/wait.ts';
 
 const last = (pages: Page[]) => pages[pages.length - 1] as Page;
@@ -302,6 +303,24 @@ describe('back-channel logout negative cases', () => {
     expect(await stillSignedIn(alice)).toBe(false);
     expect(await stillSignedIn(bob)).toBe(true);
     expect((await post(token)).status).toBe(400);
+  });
+
+  it('Expect: 100-continue: 415 without a 100 for another content type; a form gets the 100, then its answer', async () => {
+    const head = (type: string) =>
+      `POST /oauth2/backchannel_logout HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\n` +
+      'Expect: 100-continue\r\nContent-Length: 20\r\nConnection: close\r\n\r\n';
+    const json = await openRaw(stack.sidecar.url);
+    json.write(head('application/json'));
+    const refused = await json.closed;
+    expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 415 Unsupported Media Type');
+    expect(refused).not.toContain('100 Continue');
+
+    const form = await openRaw(stack.sidecar.url);
+    form.write(head('application/x-www-form-urlencoded'));
+    expect(await form.until('\r\n\r\n')).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    form.write('logout_token=not.jwt');
+    const answer = parseRawResponse((await form.closed).slice('HTTP/1.1 100 Continue\r\n\r\n'.length));
+    expect(answer.status).toBe(400);
   });
 
   it('only POST', async () => {

@@ -14,7 +14,7 @@ import {
   signToken,
   startJwksServer,
 } from '../support/keys.ts';
-import { parseRawResponse, rawRequest, sendRaw } from '../support/raw-http.ts';
+import { openRaw, parseRawResponse, rawRequest, sendRaw } from '../support/raw-http.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
 import { NEVER_FORWARDED, PROXY_ONLY, spellings } from '../support/spoofable-headers.ts';
 import { eventually } from '../support/wait.ts';
@@ -252,6 +252,30 @@ describe('requests and answers', () => {
     }
     expect(upstream.received.length).toBe(before);
     expect((await fetch(`${sidecar.url}/public/x`)).status).toBe(200);
+  });
+
+  it('Expect: 100-continue on a refused request gets its 401 without a 100 first', async () => {
+    const before = upstream.received.length;
+    for (const authorization of [[], ['Authorization: Bearer not.a.token']]) {
+      const connection = await openRaw(sidecar.url);
+      const head = ['POST /api HTTP/1.1', 'Host: x', ...authorization, 'Expect: 100-continue', 'Content-Length: 5'];
+      connection.write(`${head.join('\r\n')}\r\n\r\n`);
+      const answer = await connection.closed;
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+      expect(answer).not.toContain('100 Continue');
+    }
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it('Expect: 100-continue on an allowed request gets the 100, then the body reaches the app', async () => {
+    const connection = await openRaw(sidecar.url);
+    const head = ['POST /api HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Expect: 100-continue'];
+    connection.write(`${[...head, 'Content-Length: 5', 'Connection: close'].join('\r\n')}\r\n\r\n`);
+    expect(await connection.until('\r\n\r\n')).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    connection.write('hello');
+    const answer = parseRawResponse((await connection.closed).slice('HTTP/1.1 100 Continue\r\n\r\n'.length));
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ method: 'POST', bodyBytes: 5 });
   });
 
   it('refuses a request with two Authorization headers with 400', async () => {
