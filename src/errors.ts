@@ -50,6 +50,7 @@ export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 export const REFUSAL_REASONS = [
   'no_credentials',
   'malformed_token',
+  'wrong_token_type',
   'token_expired',
   'token_not_yet_valid',
   'bad_signature',

@@ -7,6 +7,7 @@ import type { Services } from '../decision/runtime.ts';
 import { BadRequestError } from '../errors.ts';
 import type { Context } from '../http/context.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
+import { continueIfExpected } from '../net/raw-http.ts';
 import { indexName } from '../sessions/sessions.ts';
 import { requireLogin } from './require-login.ts';
 
@@ -44,6 +45,7 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new BadRequestError('invalid_request', 'send application/x-www-form-urlencoded', 415);
   }
+  continueIfExpected(ctx.req, ctx.res);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {

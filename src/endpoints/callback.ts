@@ -52,8 +52,9 @@ async function finishLogin(ctx: Context, login: Login): Promise<void> {
   });
   const claims = await claimsOf(login, tokens);
   const record = newRecord(tokens, claims, Date.now() + login.sessionTtlMs);
-  if (identityOf(record, login.claims) === null) {
-    throw new SidecarError('login_failed', `the provider did not name the user (claim "${login.claims.user}")`);
+  const mapped = identityOf(record, login.claims);
+  if ('refused' in mapped) {
+    throw new SidecarError('login_failed', `the provider's answer ${mapped.refused}`);
   }
   // A session this browser had before ends: one browser, one session.
   const previous = await login.sessions.load(login.cookies.sessionValues(ctx.req));

@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parseListen } from '../config/schema.ts';
 import { UpgradeResponse } from '../http/context.ts';
-import { emptyAnswer } from '../net/raw-http.ts';
+import { emptyAnswer, isTrack } from '../net/raw-http.ts';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -17,6 +17,8 @@ export function createMainServer(handler: Handler): Server {
   // answer; with this set it answers, then closes. A long-standing http.Server property that
   // @types/node does not declare (test/proxy/forwarding.test.ts guards it).
   Object.assign(server, { httpAllowHalfOpen: true });
+  // Expect: 100-continue: decide first, then invite the body (net/raw-http.ts continueIfExpected).
+  server.on('checkContinue', handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     // Anything but a WebSocket (h2c, say) is answered like any request, on the raw socket.
@@ -34,7 +36,7 @@ export function createMainServer(handler: Handler): Server {
     // Malformed HTTP from the client: a 4xx (431 for oversized headers), never a crash.
     if (!socket.writable) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    socket.end(emptyAnswer(status));
+    socket.end(emptyAnswer(isTrack(error) ? 405 : status));
   });
   return server;
 }

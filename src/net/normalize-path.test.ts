@@ -34,6 +34,11 @@ describe('normalizeTarget', () => {
     ['/100%25', '/100%', '/100%25'],
     ['/a%2Cb', '/a,b', '/a%2Cb'],
     ['/a%3Bb', '/a;b', '/a%3Bb'],
+    ['/.well-known/x', '/.well-known/x', '/.well-known/x'],
+    ['/v1.2/file.txt', '/v1.2/file.txt', '/v1.2/file.txt'],
+    ['/a%2525b', '/a%25b', '/a%2525b'],
+    ['/%E6%97%A5%E6%9C%AC', '/日本', '/%E6%97%A5%E6%9C%AC'],
+    ['/x%3Badmin', '/x;admin', '/x%3Badmin'],
   ])('%s is matched as %s and forwarded as %s', (raw, matchPath, forwardPath) => {
     const target = normalizeTarget(raw);
     expect(target.matchPath).toBe(matchPath);
@@ -98,6 +103,39 @@ describe('normalizeTarget', () => {
     ['admin', 'invalid_path'],
   ])('refuses %j with 400', (raw, code) => {
     expect(refusal(raw)).toBe(code);
+  });
+
+  it.each([
+    // Windows and IIS drop a trailing "." or space: these would be /admin to the app.
+    '/admin.',
+    '/admin./x',
+    '/admin%20',
+    '/admin%20/x',
+    '/admin...',
+    '/admin.;x',
+    '/admin%2e',
+    '/admin%252e',
+    // Dot segments another reader would see: decoded again, or cut at a decoded ";".
+    '/static/%252e%252e/admin',
+    '/static/%25252e%25252e/admin',
+    '/static/..%3B/admin',
+    '/static/..%3b/admin',
+    '/static/.%3B/admin',
+    '/static/%2e%2e%253b/admin',
+    '/static/%252e%252e%253bx/admin',
+    '/%3Bx/admin',
+    // Slashes another reader would see: decoded again, or fullwidth (folded by NFKC).
+    '/static/..%252fadmin',
+    '/static/%255cadmin',
+    '/static%EF%BC%8F..%EF%BC%8Fadmin',
+    '/static%EF%BC%BC..%EF%BC%BCadmin',
+    '/static/%EF%BC%8E%EF%BC%8E/admin',
+    '/static/%25EF%25BC%258F',
+    '/a%252500',
+    '/a%2525252e',
+    '/a%25252525252e',
+  ])('refuses %j with 400: another reader would see another path', (raw) => {
+    expect(refusal(raw)).toBe('invalid_path');
   });
 
   it('never lets two readings of the path disagree with what it decided (property)', () => {

@@ -7,7 +7,13 @@
 // - NUL and other control characters, raw or encoded; invalid percent-encoding or UTF-8;
 // - ".." above the root, and ".." that would remove an empty segment ("/a//.."), where
 //   servers that collapse slashes first and those that resolve dots first disagree;
-// - dot segments or empty names behind a path parameter ("..;x", "/;x/").
+// - dot segments or empty names behind a path parameter ("..;x", "/;x/");
+// - a segment that ends in "." or a space ("/admin.", "/admin%20"): Windows and IIS drop them,
+//   and older Spring matched such suffixes, so the app would serve /admin for it;
+// - what another reader of the segment would turn into a dot segment, a slash or such a name:
+//   decoded again (a proxy or app that decodes twice: "%252e%252e", "%252f"), cut at a decoded
+//   ";" ("..%3B", "%2e%2e%253b"), or folded by Unicode compatibility (NFKC, as IIS's best-fit
+//   mapping and some frameworks do: fullwidth "／" and "＼", "．．").
 // Path parameters (";x", split on the raw ";" before decoding, as Java servers do) are kept in
 // the forwarded path (";jsessionid=" still works) and Target carries both readings: without
 // them (Java servers) and with them (everything else). matchRoute refuses a path whose two
@@ -25,14 +31,23 @@ export interface Target {
   readonly query: string;
 }
 
-// A path that needs no work: plain segments, no "%", ";", "\", dot segments or empty segments.
-const PLAIN_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)*\/?$/;
+// A path that needs no work: plain segments, no "%", ";", "\", dot segments, empty segments or
+// segments that end in "." (a segment's last character is never "."). It runs on every request.
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,=:@]*[A-Za-z0-9\-_~!$&'()*+,=:@])*\/?$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\x00-\x1f\x7f]/;
 const OUTSIDE_PRINTABLE_ASCII = /[^\x21-\x7e]/;
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 const PERCENT_ENCODED = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+/** What makes a decoded segment worth another reading: an escape left, or non-ASCII text. */
+const ANOTHER_READING = /[%\u0080-\uffff]/;
+const ESCAPE = /%[0-9A-Fa-f]{2}/;
+const ESCAPE_RUNS = /(?:%[0-9A-Fa-f]{2})+/g;
+const NON_ASCII = /[\u0080-\uffff]/;
+/** Decodings beyond the one the sidecar makes that a reader might still make. */
+const MAX_FURTHER_DECODINGS = 3;
+const LENIENT_UTF8 = new TextDecoder('utf-8');
 
 function invalid(message: string): BadRequestError {
   return new BadRequestError('invalid_path', message);
@@ -109,6 +124,7 @@ function parseSegment(raw: string): Segment {
   if (params !== '' && (name === '' || name === '.' || name === '..')) {
     throw invalid('the path has a parameter without a segment name, or on a dot segment');
   }
+  if (name !== '.' && name !== '..') refuseDisguises(name, params);
   return { name, params, raw: raw.replace(PERCENT_ENCODED, canonicalEscape) };
 }
 
@@ -122,6 +138,43 @@ function decode(raw: string): string {
   if (decoded.includes('/') || decoded.includes('\\')) throw invalid('the path has an encoded slash or backslash');
   if (CONTROL.test(decoded)) throw invalid('the path has an encoded control character');
   return decoded;
+}
+
+/**
+ * Refuses a segment (decoded once, not itself "." or "..") that another reader would take for
+ * something the rules never saw: a slash, a dot segment, an empty name before a parameter, or a
+ * name that Windows would shorten by its trailing "." or space.
+ */
+function refuseDisguises(name: string, params: string): void {
+  if (name.endsWith('.') || name.endsWith(' ')) throw invalid('a path segment ends in "." or a space');
+  const segment = name + params;
+  const other = ANOTHER_READING.test(segment) ? anotherReading(segment) : segment;
+  if (other.includes('/') || other.includes('\\')) {
+    throw invalid('the path has a slash or backslash in disguise (encoded twice, or fullwidth)');
+  }
+  if (CONTROL.test(other)) throw invalid('the path has an encoded control character');
+  // A reader that cuts parameters at a decoded ";" (or decodes before it cuts) sees this name.
+  const bare = other.split(';', 1)[0] as string;
+  if (bare === '.' || bare === '..' || (bare === '' && other !== '')) {
+    throw invalid('the path has a dot segment or a parameter in disguise (encoded)');
+  }
+  if (bare.endsWith('.') || bare.endsWith(' ')) throw invalid('a path segment ends in "." or a space');
+}
+
+/** The segment as a reader that decodes again, and folds compatibility characters, sees it. */
+function anotherReading(decoded: string): string {
+  const again = decodeFurther(decoded);
+  return NON_ASCII.test(again) ? decodeFurther(again.normalize('NFKC')) : again;
+}
+
+function decodeFurther(value: string): string {
+  let current = value;
+  for (let round = 0; round < MAX_FURTHER_DECODINGS && ESCAPE.test(current); round++) {
+    // Leniently, as such readers do: an invalid sequence becomes U+FFFD, never an error.
+    current = current.replace(ESCAPE_RUNS, (run) => LENIENT_UTF8.decode(Buffer.from(run.replaceAll('%', ''), 'hex')));
+  }
+  if (ESCAPE.test(current)) throw invalid('the path is percent-encoded too many times');
+  return current;
 }
 
 /** RFC 3986 §6.2.2: unreserved characters decoded, other escapes in upper case. */

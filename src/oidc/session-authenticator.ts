@@ -25,9 +25,10 @@ export class SessionAuthenticator implements Authenticator {
     if (session === undefined) throw this.reject('session_invalid', 'the session is not valid or has ended');
     const record = await this.login.refresher.current(session);
     if (record === undefined) throw this.reject('session_ended', 'the session has ended');
-    const identity = identityOf(record, this.login.claims);
-    if (identity === null) throw this.reject('no_user_claim', 'the session names no user');
-    return identity;
+    // Claims that name no user the app can be told (a refresh may bring new ones) are no session.
+    const mapped = identityOf(record, this.login.claims);
+    if ('refused' in mapped) throw this.reject('no_user_claim', 'the session names no user');
+    return mapped.identity;
   }
 
   private reject(reason: RefusalReason, description: string): UnauthorizedError {

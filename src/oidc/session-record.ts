@@ -1,6 +1,6 @@
 // How a login session's record is made from the provider's tokens, updated by a refresh, and
 // read back as an Identity. Claim names come from oidc.claims, as for bearer tokens.
-import { type Identity, identityFromClaims } from '../authn/identity.ts';
+import { type MappedIdentity, mapClaims } from '../authn/identity.ts';
 import type { ClaimsConfig } from '../config/schema.ts';
 import type { SessionRecord } from '../sessions/sessions.ts';
 import type { Tokens } from './provider-client.ts';
@@ -35,15 +35,21 @@ function tokenFields(tokens: Tokens, old: SessionRecord | undefined) {
   };
 }
 
-/** The identity a session proves; null when the configured user claim is missing. */
-export function identityOf(record: SessionRecord, names: ClaimsConfig): Identity | null {
-  const identity = identityFromClaims(record.claims, names, 'session');
-  if (identity === null) return null;
+/**
+ * The identity a session proves, or why it proves none (the configured user claim is missing,
+ * or cannot be sent to the app exactly: see mapClaims).
+ */
+export function identityOf(record: SessionRecord, names: ClaimsConfig): MappedIdentity {
+  const mapped = mapClaims(record.claims, names, 'session');
+  if ('refused' in mapped) return mapped;
+  const { identity } = mapped;
   const granted = record.scope?.split(' ').filter((s) => s !== '') ?? [];
   return {
-    ...identity,
-    scopes: [...new Set([...identity.scopes, ...granted])],
-    expiresAt: record.expiresAt,
-    accessToken: record.accessToken,
+    identity: {
+      ...identity,
+      scopes: [...new Set([...identity.scopes, ...granted])],
+      expiresAt: record.expiresAt,
+      accessToken: record.accessToken,
+    },
   };
 }

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
 import { ClientClosedError, UpstreamError } from '../errors.ts';
+import { continueIfExpected } from '../net/raw-http.ts';
 
 /** Response headers that describe the app's connection to us, not ours to the client. */
 const RESPONSE_HOP_BY_HOP = new Set([
@@ -52,16 +53,13 @@ export class Upstream {
    * only cut the connection.
    */
   forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[]): Promise<ForwardResult> {
+    const body = hasBody(req) ? req : null;
+    // The request is allowed: a client that waits for "100 Continue" may send its body now.
+    if (body) continueIfExpected(req, res);
     return new Promise((resolve, reject) => {
       const exchange = new Exchange(res, resolve, reject);
       this.pool.dispatch(
-        {
-          origin: this.origin,
-          method: req.method as Dispatcher.HttpMethod,
-          path,
-          headers,
-          body: hasBody(req) ? req : null,
-        },
+        { origin: this.origin, method: req.method as Dispatcher.HttpMethod, path, headers, body },
         exchange,
       );
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { NEVER_FORWARDED, PROXY_ONLY, spellings } from '../../test/support/spoofable-headers.ts';
 import type { Identity } from '../authn/identity.ts';
-import { buildUpstreamHeaders, type ForwardingFacts, type HeaderPolicy, headerSafe } from './headers.ts';
+import { buildUpstreamHeaders, type ForwardingFacts, type HeaderPolicy, utf8Bytes } from './headers.ts';
 
 const alice: Identity = {
   user: 'alice',
@@ -243,6 +244,30 @@ describe('forwarding headers', () => {
     expect(headers.get('x-real-ip')).toEqual(['1.2.3.4']);
   });
 
+  it('never forwards an identity, method-override or URL-rewrite header, not even from a trusted proxy', () => {
+    const raw = spellings(NEVER_FORWARDED).flatMap((name) => [name, '/admin']);
+    for (const facts of [untrusted, trusted]) {
+      const headers = build(raw, { facts, policy: { dropUnderscoreHeaders: false } });
+      for (const name of spellings(NEVER_FORWARDED)) {
+        expect(headers.has(name.toLowerCase()), `${name} from ${facts.peerAddress}`).toBe(false);
+      }
+    }
+  });
+
+  it('drops every forwarding assertion from an untrusted peer and keeps it from a trusted proxy', () => {
+    // Every spelling is sent; only the "-" one a proxy writes passes, and only from the proxy.
+    const raw = spellings(PROXY_ONLY).flatMap((name) => [name, 'asserted']);
+    const fromClient = build(raw, { policy: { dropUnderscoreHeaders: false } });
+    const fromProxy = build(raw, { facts: trusted, policy: { dropUnderscoreHeaders: false } });
+    for (const name of PROXY_ONLY) {
+      const underscored = name.toLowerCase().replaceAll('-', '_');
+      expect(fromClient.has(name.toLowerCase()), name).toBe(false);
+      expect(fromClient.has(underscored), name).toBe(false);
+      expect(fromProxy.get(name.toLowerCase()), name).toEqual(['asserted', 'asserted', 'asserted']);
+      if (name.includes('-')) expect(fromProxy.has(underscored), name).toBe(false);
+    }
+  });
+
   it('always sets the request id, replacing any the client sent', () => {
     const headers = build(['X-Request-Id', 'client-id', 'x_request_id', 'other']);
     expect(headers.get('x-request-id')).toEqual(['req-1']);
@@ -263,10 +288,10 @@ describe('Authorization', () => {
   });
 });
 
-describe('headerSafe', () => {
-  it('keeps printable ASCII, drops control characters, sends other text as UTF-8 bytes', () => {
-    expect(headerSafe('alice@example.com')).toBe('alice@example.com');
-    expect(headerSafe('evil\r\nX-Injected: 1')).toBe('evilX-Injected: 1');
-    expect(Buffer.from(headerSafe('José'), 'latin1').toString('utf8')).toBe('José');
+describe('utf8Bytes', () => {
+  it('keeps printable ASCII and sends other text as its UTF-8 bytes, changing nothing else', () => {
+    expect(utf8Bytes('alice@example.com')).toBe('alice@example.com');
+    expect(Buffer.from(utf8Bytes('José'), 'latin1').toString('utf8')).toBe('José');
+    expect(Buffer.from(utf8Bytes('ä ö'), 'latin1').toString('utf8')).toBe('ä ö');
   });
 });

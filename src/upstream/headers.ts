@@ -1,7 +1,8 @@
 // The headers the app receives. Built fresh from the client's raw headers in one pass:
 // 1. hop-by-hop headers go, and every header the client names in Connection;
-// 2. every client copy of an identity or forwarding header goes, whatever its case and
-//    whether spelled with "_" or "-" (WSGI and CGI apps read both alike);
+// 2. every client copy of an identity, method-override or URL-rewrite header goes, and of a
+//    forwarding header unless a trusted proxy sent it, whatever its case and whether spelled
+//    with "_" or "-" (WSGI and CGI apps read both alike);
 // 3. by default every other header with "_" in its name goes too (nginx's default);
 // 4. the sidecar's own cookies (the session ticket, the login cookie) leave the Cookie header;
 // then the sidecar's own forwarding and identity headers are added last, so no client header
@@ -21,7 +22,7 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
-  // Node answers "100 Continue" itself; the request to the app is a plain one.
+  // The sidecar answers "100 Continue" itself (forward.ts); the request to the app is a plain one.
   'expect',
 ]);
 
@@ -41,7 +42,20 @@ export const IDENTITY_HEADERS = {
   accessToken: 'X-Forwarded-Access-Token',
 } as const;
 
-/** Always removed from the client's request, in either spelling. */
+/**
+ * Always removed from the client's request, in either spelling, whoever sent it: a trusted
+ * proxy passes on what its own client sent unless it is told not to. The sidecar alone says who
+ * the caller is, and the app must act on the method and path the rules judged, so no header that
+ * an app takes as any of those reaches it:
+ * - identity: the sidecar's own (added back after this), X-Auth-Request-*, and Remote-User /
+ *   X-Remote-User (CGI's REMOTE_USER, which Apache modules and many apps trust);
+ * - the method: X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override (Rails, Symfony,
+ *   Laravel, ASP.NET...: a route limited to GET would be a POST away), X-Forwarded-Method;
+ * - the path: X-Rewrite-URL, X-Original-URL (old Symfony, CVE-2018-14773; Zend, ZF2018-01; IIS
+ *   front controllers route on them), X-Original-URI, X-Forwarded-Uri.
+ * X-Forwarded-For, -Proto and -Host are removed too; what a trusted proxy said in them is kept
+ * when the sidecar adds its own.
+ */
 const MANAGED = new Set<string>([
   ...Object.values(IDENTITY_HEADERS).map((name) => name.toLowerCase()),
   'x-auth-request-user',
@@ -49,23 +63,38 @@ const MANAGED = new Set<string>([
   'x-auth-request-groups',
   'x-auth-request-preferred-username',
   'x-auth-request-access-token',
+  'remote-user',
+  'x-remote-user',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-forwarded-method',
+  'x-rewrite-url',
+  'x-original-url',
+  'x-original-uri',
+  'x-forwarded-uri',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
   'x-request-id',
 ]);
 
-/** Forwarding details that only a trusted proxy may assert; dropped from anyone else. */
+/**
+ * Where the request came from (client address, scheme, port, prefix, server): what a trusted
+ * proxy in front says about it reaches the app as it was sent; from anyone else it is removed,
+ * in either spelling.
+ */
 const PROXY_ASSERTED = new Set([
   'forwarded',
   'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
   'x-forwarded-port',
   'x-forwarded-prefix',
   'x-forwarded-server',
-  'x-forwarded-uri',
-  'x-forwarded-method',
-  'x-original-uri',
-  'x-original-url',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'front-end-https',
 ]);
 
 export interface ForwardingFacts {
@@ -157,16 +186,15 @@ type IdentityField = keyof typeof IDENTITY_HEADERS;
 /**
  * The identity as header values, the same for the upstream (X-Forwarded-*) and for forward-auth
  * answers (X-Auth-Request-*): groups comma-separated without spaces and absent when there are
- * none; the access token only for login sessions when oidc.passAccessToken is set.
+ * none; the access token only for login sessions when oidc.passAccessToken is set. Nothing is
+ * dropped or rewritten here: identity.ts let into the identity only values that can be sent
+ * exactly (no control characters, no surrounding whitespace, no commas in a group).
  */
 export function identityFields(identity: Identity, policy: HeaderPolicy): Partial<Record<IdentityField, string>> {
-  const fields: Partial<Record<IdentityField, string>> = { user: headerSafe(identity.user) };
-  if (identity.email !== undefined) fields.email = headerSafe(identity.email);
-  // A group with a comma cannot be one item of a comma-separated list: "x,admins" would read
-  // as the group "admins" to the app, which the route rules never granted. It is left out.
-  const groups = identity.groups.filter((g) => !g.includes(','));
-  if (groups.length > 0) fields.groups = headerSafe(groups.join(','));
-  if (identity.preferredUsername !== undefined) fields.preferredUsername = headerSafe(identity.preferredUsername);
+  const fields: Partial<Record<IdentityField, string>> = { user: utf8Bytes(identity.user) };
+  if (identity.email !== undefined) fields.email = utf8Bytes(identity.email);
+  if (identity.groups.length > 0) fields.groups = utf8Bytes(identity.groups.join(','));
+  if (identity.preferredUsername !== undefined) fields.preferredUsername = utf8Bytes(identity.preferredUsername);
   if (policy.passAccessToken && identity.accessToken !== undefined) fields.accessToken = identity.accessToken;
   return fields;
 }
@@ -187,13 +215,10 @@ function connectionTokens(rawHeaders: readonly string[]): Set<string> | undefine
 }
 
 /**
- * Claim values are the provider's, not ours: control characters are dropped (no header
- * injection, no crash in Node's header validation) and non-ASCII text goes out as UTF-8
- * bytes, as Go and nginx proxies send it (WSGI apps decode it from latin-1).
+ * Non-ASCII text goes out as its UTF-8 bytes, as Go and nginx proxies send it (WSGI apps decode
+ * it from latin-1): Node writes a header string one byte per character.
  */
-export function headerSafe(value: string): string {
+export function utf8Bytes(value: string): string {
   if (/^[\x20-\x7e]*$/.test(value)) return value;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it drops
-  const clean = value.replace(/[\x00-\x1f\x7f]/g, '');
-  return Buffer.from(clean, 'utf8').toString('latin1');
+  return Buffer.from(value, 'utf8').toString('latin1');
 }

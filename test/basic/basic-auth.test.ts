@@ -31,6 +31,11 @@ beforeAll(async () => {
     { user: 'jürgen', password: 'jürgen-pw', kind: 'B', cost: 5 },
     // Slow enough (~250 ms a check) that a burst of attempts is all in flight at once.
     { user: 'ivy', password: 'ivy-pw', kind: 'B', cost: 12 },
+    // Hashed from the empty password, as a script with an unset variable makes them.
+    { user: 'unset-b', password: '', kind: 'B', cost: 5 },
+    { user: 'unset-m', password: '', kind: 'm' },
+    { user: 'unset-s', password: '', kind: 's' },
+    { user: 'long', password: 'a'.repeat(72), kind: 'B', cost: 5 },
   ]);
   writeFileSync(join(dir, 'groups'), 'admins: alice\nstaff: alice bob jürgen\n');
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwksOf(key)));
@@ -241,6 +246,33 @@ describe('refused credentials (named negative tests)', () => {
 
   it('the right password in the wrong encoding (UTF-8 instead of the raw latin1 bytes)', async () => {
     await expectRefused(basicAuth('dora', 'café'));
+  });
+});
+
+describe('password edge cases (issue 11, items 5 and 6)', () => {
+  it('an empty password never authenticates, whatever the entry is hashed from (bcrypt, apr1, {SHA})', async () => {
+    for (const user of ['unset-b', 'unset-m', 'unset-s', 'dora']) {
+      expect(await expectRefused(basicAuth(user, ''))).toMatchObject({ error: 'invalid_credentials' });
+    }
+  });
+
+  it('each entry hashed from the empty password is warned about at load, by user, never by hash', async () => {
+    const warned = () => sidecar.logs.filter((l) => l.level === 'warn' && /empty password/.test(String(l.msg)));
+    await eventually(() => warned().length >= 3, 'the three warnings');
+    // In any order: an empty password tried earlier may have had its entry checked first.
+    expect(
+      warned()
+        .map((l) => `${l.user} ${l.scheme}`)
+        .sort(),
+    ).toEqual(['unset-b bcrypt', 'unset-m apr1', 'unset-s sha1']);
+    expect(JSON.stringify(sidecar.logs)).not.toMatch(/\$2y\$|\$apr1\$|\{SHA\}/);
+  });
+
+  it('bcrypt: a password over 72 bytes never matches, even one whose first 72 bytes are right', async () => {
+    expect(await expectRefused(basicAuth('long', `${'a'.repeat(72)}Y`))).toMatchObject({
+      error: 'invalid_credentials',
+    });
+    expect((await call('/api', basicAuth('long', 'a'.repeat(72)))).status).toBe(200);
   });
 });
 

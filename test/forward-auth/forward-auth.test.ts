@@ -114,7 +114,16 @@ describe('GET /oauth2/auth from a trusted proxy', () => {
     expect((await check(trusted, original('/static/../admin/x'))).status).toBe(401);
     expect((await check(trusted, original('/static/%2e%2e/admin/x', 'GET', userToken))).status).toBe(403);
     expect((await check(trusted, original('//admin', 'GET', userToken))).status).toBe(403);
-    for (const uri of ['/static/..%2fadmin', '/static/..%5cadmin', '/admin%00', '/admin;x', '/../admin']) {
+    const refused = ['/static/..%2fadmin', '/static/..%5cadmin', '/admin%00', '/admin;x', '/../admin'];
+    // Paths another reader would take for /admin (issue 11): trailing dot or space, encoded twice, fullwidth.
+    refused.push(
+      '/admin.',
+      '/admin%20/x',
+      '/static/..%3B/admin',
+      '/static/%252e%252e/admin',
+      '/x%EF%BC%8F..%EF%BC%8Fadmin',
+    );
+    for (const uri of refused) {
       const response = await check(trusted, original(uri, 'GET', adminToken));
       expect(response.status, uri).toBe(403);
       expect(((await response.json()) as { error: string }).error, uri).toMatch(/^(invalid_path|ambiguous_path)$/);

@@ -92,6 +92,19 @@ describe('valid tokens', () => {
     expect((await call(await signToken(ec, { nbf: now + 10 }))).status).toBe(200);
   });
 
+  it('accept no typ, JWT and at+jwt in any case, with or without application/ (RFC 7515 §4.1.9)', async () => {
+    for (const typ of [undefined, 'JWT', 'jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/JWT']) {
+      const res = await call(await signToken(ec, {}, typ === undefined ? {} : { typ }));
+      expect(res.status, String(typ)).toBe(200);
+    }
+  });
+
+  it('accept an iat just ahead, within the clock tolerance, and none at all', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect((await call(await signToken(ec, { iat: now + 10 }))).status).toBe(200);
+    expect((await call(await signToken(ec, { iat: undefined }))).status).toBe(200);
+  });
+
   it('accept the scheme name in any case', async () => {
     const token = await signToken(ec);
     const res = await fetch(`${sidecar.url}/x`, { headers: { authorization: `bEaReR ${token}` } });
@@ -207,6 +220,40 @@ describe('attacks, one per test', () => {
     const [header, payload] = token.split('.');
     const forged = `${header}.${b64({ ...JSON.parse(Buffer.from(payload as string, 'base64url').toString()), sub: 'root' })}.${token.split('.')[2]}`;
     await expectRejected(forged, 'the token signature is invalid');
+  });
+
+  it('an OpenID logout token (typ logout+jwt, events claim) is refused as a bearer token', async () => {
+    const events = { 'http://schemas.openid.net/event/backchannel-logout': {} };
+    await expectRejected(
+      await signToken(rsa, { events, jti: 'j1', sid: 's1' }, { typ: 'logout+jwt' }),
+      'the token typ is not an access token',
+    );
+  });
+
+  it('a token whose typ names another kind is refused (RFC 8725 §3.11)', async () => {
+    for (const typ of ['secevent+jwt', 'dpop+jwt', 'application/logout+jwt', 'id_token+jwt', 'JOSE', 'jwt+x', '']) {
+      await expectRejected(await signToken(rsa, {}, { typ }), 'the token typ is not an access token');
+    }
+    await expectRejected(await signToken(rsa, {}, { typ: 42 }), 'the token typ is not an access token');
+  });
+
+  it('a token with an events claim is refused whatever its typ (a security event token)', async () => {
+    const events = { 'http://schemas.openid.net/event/backchannel-logout': {} };
+    for (const header of [{}, { typ: 'JWT' }, { typ: 'at+jwt' }]) {
+      await expectRejected(
+        await signToken(rsa, { events }, header),
+        'the token is a security event token, not an access token',
+      );
+    }
+  });
+
+  it('a token issued in the future (iat beyond the clock tolerance) is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expectRejected(
+      await signToken(ec, { iat: now + 86_400, exp: now + 3600 }),
+      'the token is issued in the future',
+    );
+    await expectRejected(await signToken(ec, { iat: now + 120 }), 'the token is issued in the future');
   });
 
   it('a 64 KB token is refused with a 4xx, never a 5xx', async () => {

@@ -14,6 +14,7 @@ import {
   startLoginStack,
   submitLogin,
 } from '../support/login-stack.ts';
+import { openRaw, parseRawResponse } from '../support/raw-http.ts';
 import { elapse } from '../support/wait.ts';
 
 const last = (pages: Page[]) => pages[pages.length - 1] as Page;
@@ -154,6 +155,46 @@ describe('login negative cases', () => {
   });
 });
 
+describe('claims a header cannot carry exactly (issue 11)', () => {
+  let stack: LoginStack;
+  let byPreferredName: LoginStack;
+  beforeAll(async () => {
+    const routes = [{ path: '/admin/**', allow: { groups: ['admins'] } }];
+    [stack, byPreferredName] = await Promise.all([
+      startLoginStack({ config: { routes } }),
+      startLoginStack({ config: { routes, oidc: { claims: { user: 'preferred_username' } } } }),
+    ]);
+  });
+  afterAll(() => Promise.all([stack.close(), byPreferredName.close()]));
+
+  it('a user claim with trailing whitespace: the callback refuses with 400 login_failed and no session', async () => {
+    const browser = byPreferredName.browser();
+    const page = await browser.fetch(await callbackUrl(browser, '/private', 'carl'), { headers: JSON_ACCEPT });
+    expect(page.status).toBe(400);
+    expect(JSON.parse(page.body)).toMatchObject({
+      error: 'login_failed',
+      message: "the provider's answer has a preferred_username claim with leading or trailing whitespace",
+    });
+    expect(hasSession(page)).toBe(false);
+    expect((await browser.fetch(`${PUBLIC_URL}/private`, { headers: JSON_ACCEPT })).status).toBe(401);
+  });
+
+  it('groups and email that cannot be sent are left out of the session identity', async () => {
+    const browser = stack.browser();
+    await login(browser, 'carl');
+    const page = await browser.fetch(`${PUBLIC_URL}/x`);
+    expect(page.status).toBe(200);
+    const headers = JSON.parse(page.body).headers;
+    expect(headers['x-forwarded-user']).toEqual(['carl']);
+    expect(headers['x-forwarded-groups']).toEqual(['staff']);
+    expect(headers['x-forwarded-email']).toBeUndefined();
+    expect(headers['x-forwarded-preferred-username']).toBeUndefined();
+    expect((await browser.fetch(`${PUBLIC_URL}/admin/x`, { headers: JSON_ACCEPT })).status).toBe(403);
+    const info = await browser.fetch(`${PUBLIC_URL}/oauth2/userinfo`, { headers: JSON_ACCEPT });
+    expect(JSON.parse(info.body)).toMatchObject({ user: 'carl', email: null, groups: ['staff'] });
+  });
+});
+
 describe('session expiry', () => {
   let stack: LoginStack;
   beforeAll(async () => {
@@ -262,6 +303,24 @@ describe('back-channel logout negative cases', () => {
     expect(await stillSignedIn(alice)).toBe(false);
     expect(await stillSignedIn(bob)).toBe(true);
     expect((await post(token)).status).toBe(400);
+  });
+
+  it('Expect: 100-continue: 415 without a 100 for another content type; a form gets the 100, then its answer', async () => {
+    const head = (type: string) =>
+      `POST /oauth2/backchannel_logout HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\n` +
+      'Expect: 100-continue\r\nContent-Length: 20\r\nConnection: close\r\n\r\n';
+    const json = await openRaw(stack.sidecar.url);
+    json.write(head('application/json'));
+    const refused = await json.closed;
+    expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 415 Unsupported Media Type');
+    expect(refused).not.toContain('100 Continue');
+
+    const form = await openRaw(stack.sidecar.url);
+    form.write(head('application/x-www-form-urlencoded'));
+    expect(await form.until('\r\n\r\n')).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    form.write('logout_token=not.jwt');
+    const answer = parseRawResponse((await form.closed).slice('HTTP/1.1 100 Continue\r\n\r\n'.length));
+    expect(answer.status).toBe(400);
   });
 
   it('only POST', async () => {

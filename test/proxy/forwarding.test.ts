@@ -14,8 +14,9 @@ import {
   signToken,
   startJwksServer,
 } from '../support/keys.ts';
-import { parseRawResponse, rawRequest } from '../support/raw-http.ts';
+import { openRaw, parseRawResponse, rawRequest, sendRaw } from '../support/raw-http.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
+import { NEVER_FORWARDED, PROXY_ONLY, spellings } from '../support/spoofable-headers.ts';
 import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
@@ -121,6 +122,56 @@ describe('identity headers cannot be spoofed', () => {
   });
 });
 
+describe('headers an app may take as the caller, the method, the path or the scheme (issue 11)', () => {
+  let keepingUnderscores: TestSidecar;
+  let trusting: TestSidecar;
+
+  beforeAll(async () => {
+    const config = {
+      upstream: { url: upstream.url, dropUnderscoreHeaders: false },
+      jwt: jwt(),
+      routes: [{ path: '/public/**', auth: 'none' }],
+    };
+    [keepingUnderscores, trusting] = await Promise.all([
+      startTestSidecar(config),
+      startTestSidecar({ ...config, trustedProxies: ['127.0.0.0/8'] }),
+    ]);
+  });
+  afterAll(() => Promise.all([keepingUnderscores?.stop(), trusting?.stop()]));
+
+  async function received(target: TestSidecar, path: string, names: string[], value: string) {
+    const lines = [`GET ${path} HTTP/1.1`, 'Host: app.example', `Authorization: Bearer ${token}`];
+    for (const name of names) lines.push(`${name}: ${value}`);
+    const text = await rawRequest(target.url, `${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+    const res = parseRawResponse(text);
+    expect(res.status).toBe(200);
+    return JSON.parse(res.body).headers as Record<string, string[]>;
+  }
+
+  it('GET /public/x with X-Rewrite-URL: /admin/x reaches the app without it', async () => {
+    const res = await fetch(`${sidecar.url}/public/x`, { headers: { 'x-rewrite-url': '/admin/x' } });
+    expect(res.status).toBe(200);
+    expect((await echoOf(res)).headers['x-rewrite-url']).toBeUndefined();
+  });
+
+  it('never passes identity, method-override or URL-rewrite headers, not even from a trusted proxy', async () => {
+    for (const target of [keepingUnderscores, trusting]) {
+      const headers = await received(target, '/public/x', spellings(NEVER_FORWARDED), '/admin/x');
+      for (const name of spellings(NEVER_FORWARDED)) expect(headers[name.toLowerCase()], name).toBeUndefined();
+    }
+  });
+
+  it('passes scheme, address, port and prefix assertions only from a trusted proxy, in "-" spelling only', async () => {
+    const fromClient = await received(keepingUnderscores, '/api', spellings(PROXY_ONLY), 'on');
+    for (const name of spellings(PROXY_ONLY)) expect(fromClient[name.toLowerCase()], name).toBeUndefined();
+    const fromProxy = await received(trusting, '/api', spellings(PROXY_ONLY), 'on');
+    for (const name of PROXY_ONLY) {
+      expect(fromProxy[name.toLowerCase()], name).toEqual(['on', 'on', 'on']);
+      if (name.includes('-')) expect(fromProxy[name.toLowerCase().replaceAll('-', '_')], name).toBeUndefined();
+    }
+  });
+});
+
 describe('forwarding headers', () => {
   it('replaces X-Forwarded-* from an untrusted client with what the sidecar sees', async () => {
     const res = await fetch(`${sidecar.url}/api`, {
@@ -188,6 +239,43 @@ describe('requests and answers', () => {
       'abc',
     );
     expect(continued.status).toBe(100);
+  });
+
+  it('answers TRACE and TRACK with 405 on every path, public routes and the sidecar’s own included', async () => {
+    const before = upstream.received.length;
+    for (const method of ['TRACE', 'TRACK']) {
+      for (const path of ['/public/x', '/api', '/oauth2/auth', '/oauth2/userinfo', '/oauth2/nope', '/static/../x']) {
+        const res = await sendRaw(sidecar.url, method, path, { authorization: `Bearer ${token}`, cookie: 'a=1' });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.body, `${method} ${path}`).not.toContain('a=1');
+      }
+    }
+    expect(upstream.received.length).toBe(before);
+    expect((await fetch(`${sidecar.url}/public/x`)).status).toBe(200);
+  });
+
+  it('Expect: 100-continue on a refused request gets its 401 without a 100 first', async () => {
+    const before = upstream.received.length;
+    for (const authorization of [[], ['Authorization: Bearer not.a.token']]) {
+      const connection = await openRaw(sidecar.url);
+      const head = ['POST /api HTTP/1.1', 'Host: x', ...authorization, 'Expect: 100-continue', 'Content-Length: 5'];
+      connection.write(`${head.join('\r\n')}\r\n\r\n`);
+      const answer = await connection.closed;
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+      expect(answer).not.toContain('100 Continue');
+    }
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it('Expect: 100-continue on an allowed request gets the 100, then the body reaches the app', async () => {
+    const connection = await openRaw(sidecar.url);
+    const head = ['POST /api HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Expect: 100-continue'];
+    connection.write(`${[...head, 'Content-Length: 5', 'Connection: close'].join('\r\n')}\r\n\r\n`);
+    expect(await connection.until('\r\n\r\n')).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    connection.write('hello');
+    const answer = parseRawResponse((await connection.closed).slice('HTTP/1.1 100 Continue\r\n\r\n'.length));
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ method: 'POST', bodyBytes: 5 });
   });
 
   it('refuses a request with two Authorization headers with 400', async () => {

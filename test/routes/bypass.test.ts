@@ -76,6 +76,26 @@ describe('the named bypass cases', () => {
     }
   });
 
+  it.each([
+    '/admin.',
+    '/admin./x',
+    '/admin%20',
+    '/admin%20/x',
+    '/static/..%3B/admin',
+    '/static/%252e%252e/admin',
+    '/static/%2e%2e%253b/admin',
+    '/static/..%252fadmin',
+    '/static%EF%BC%8F..%EF%BC%8Fadmin',
+    '/static%EF%BC%BC..%EF%BC%BCadmin',
+  ])('%s (another reader’s /admin) is refused with 400 invalid_path for everyone', async (raw) => {
+    for (const token of [undefined, userToken, adminToken]) {
+      const result = await send(raw, token);
+      expect(result.status).toBe(400);
+      expect(result.received).toBeUndefined();
+      expect(JSON.parse(result.response.body)).toMatchObject({ error: 'invalid_path' });
+    }
+  });
+
   it('/ADMIN is not /admin when rules are case-sensitive, and the app gets /ADMIN as it is', async () => {
     expect((await send('/ADMIN')).status).toBe(401);
     const result = await send('/ADMIN', userToken);

@@ -16,6 +16,8 @@ export interface TestUser {
 export const USERS: Readonly<Record<string, TestUser>> = {
   alice: { email: 'alice@example.com', groups: ['admins', 'staff'], preferredUsername: 'Alice' },
   bob: { email: 'bob@example.com', groups: ['staff'] },
+  // Claims a header cannot carry exactly: each would arrive at the app as alice's (issue 11).
+  carl: { email: 'alice@example.com\u0000', groups: ['ad\u0000mins', ' admins', 'staff'], preferredUsername: 'alice ' },
 };
 export const PASSWORD = 'correct horse';
 

@@ -59,3 +59,44 @@ export async function sendRaw(base: string, method: string, target: string, head
   if (!answer.includes('\r\n\r\n')) throw new Error(`no complete response to ${JSON.stringify(target)}`);
   return parseRawResponse(answer);
 }
+
+/** A connection written by hand and read as the answer arrives: to see what comes before a body. */
+export interface RawConnection {
+  write(data: string | Buffer): void;
+  /** Everything received so far, as soon as it includes `text`; rejects if the server closes first. */
+  until(text: string): Promise<string>;
+  /** Everything received, once the server has closed the connection. */
+  closed: Promise<string>;
+}
+
+export function openRaw(base: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let data = '';
+    const waiters = new Set<() => void>();
+    const closed = new Promise<string>((done) => socket.on('close', () => done(data)));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      for (const waiter of waiters) waiter();
+    });
+    socket.once('error', reject);
+    socket.once('connect', () =>
+      resolve({
+        write: (chunk) => socket.write(chunk),
+        closed,
+        until: (text) =>
+          new Promise((found, missing) => {
+            const check = () => {
+              if (!data.includes(text)) return;
+              waiters.delete(check);
+              found(data);
+            };
+            waiters.add(check);
+            check();
+            void closed.then(() => missing(new Error(`closed before ${JSON.stringify(text)}: ${data}`)));
+          }),
+      }),
+    );
+  });
+}

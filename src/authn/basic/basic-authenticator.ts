@@ -12,6 +12,7 @@ import type { Authenticator, AuthRequest } from '../authenticator.ts';
 import type { Identity } from '../identity.ts';
 import { CredentialCache } from './credential-cache.ts';
 import { type BasicCredentials, parseBasicCredentials } from './credentials.ts';
+import { EmptyPasswordAudit } from './empty-password-audit.ts';
 import { Lockout } from './lockout.ts';
 import { passwordMatches } from './password-hash.ts';
 import type { UserDirectory } from './user-directory.ts';
@@ -33,6 +34,7 @@ export class BasicAuthenticator implements Authenticator {
   private readonly metrics: Metrics;
   private readonly cache: CredentialCache;
   private readonly lockout: Lockout;
+  private readonly audit: EmptyPasswordAudit;
 
   constructor(options: BasicAuthenticatorOptions) {
     const { config, metrics } = options;
@@ -54,6 +56,8 @@ export class BasicAuthenticator implements Authenticator {
     );
     // Made now, off the event loop, so that the first unknown user does not pay for it.
     void this.directory.decoyHash();
+    this.audit = new EmptyPasswordAudit(this.directory.entries(), options.logger);
+    void this.audit.run();
   }
 
   async authenticate({ authorization, clientAddress }: AuthRequest): Promise<Identity | null> {
@@ -87,6 +91,7 @@ export class BasicAuthenticator implements Authenticator {
 
   close(): void {
     this.cache.clear();
+    this.audit.stop();
   }
 
   private verify(credentials: BasicCredentials, clientAddress: string): Promise<Identity | null> {
@@ -95,6 +100,7 @@ export class BasicAuthenticator implements Authenticator {
 
   private async check({ user, password }: BasicCredentials, clientAddress: string): Promise<Identity | null> {
     const entry = this.directory.lookup(user);
+    if (entry && password.length === 0) void this.audit.tried(user, entry.hash);
     const stored = entry?.hash ?? (await this.directory.decoyHash());
     const matches = await passwordMatches(password, stored);
     this.metrics.basicHashChecks.inc({ scheme: stored.scheme });

@@ -1,7 +1,8 @@
 // Parses a groups file (Apache's AuthGroupFile format: `group: user1 user2`, one group per line,
 // a group may span several lines, `#` comments and blank lines ignored) into each user's groups.
 // Group names become X-Forwarded-Groups, a comma-separated header: names with commas or
-// whitespace are refused.
+// whitespace are refused, and so is any the app would not receive exactly (see identity.ts).
+import { unsendable } from '../identity.ts';
 import type { LineProblem, NumberedLine } from './htpasswd.ts';
 
 export interface ParsedGroups {
@@ -24,6 +25,11 @@ export function parseGroupsFile(lines: Iterable<NumberedLine>): ParsedGroups {
     const group = text.slice(0, colon).trim();
     if (!GROUP_NAME.test(group)) {
       problems.push({ line: number, reason: 'the group name must be non-empty, without spaces, commas or colons' });
+      continue;
+    }
+    const problem = unsendable(group);
+    if (problem !== undefined) {
+      problems.push({ line: number, reason: `the group name has ${problem}` });
       continue;
     }
     for (const user of text.slice(colon + 1).split(/\s+/)) {

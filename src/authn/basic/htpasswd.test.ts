@@ -110,6 +110,14 @@ describe('file layout', () => {
   });
 });
 
+/** A bcrypt hash made by Apache's tool, and where to write a file of hand-made lines with it. */
+function oneHash(): { hash: string; file: string } {
+  const dir = tempDir();
+  const made = join(dir, 'made');
+  htpasswd(made, [{ user: 'alice', password: 'a' }]);
+  return { hash: readFileSync(made, 'utf8').trim().slice('alice:'.length), file: join(dir, 'htpasswd') };
+}
+
 describe('refused lines name the key and line number, never the hash', () => {
   it('refuses crypt(3) DES (-d) and plain text (-p)', () => {
     const file = join(tempDir(), 'htpasswd');
@@ -143,11 +151,7 @@ describe('refused lines name the key and line number, never the hash', () => {
   });
 
   it('refuses a missing colon, an empty user name, a duplicate user and invalid UTF-8', () => {
-    const dir = tempDir();
-    const made = join(dir, 'made');
-    htpasswd(made, [{ user: 'alice', password: 'a' }]);
-    const hash = readFileSync(made, 'utf8').trim().slice('alice:'.length);
-    const file = join(dir, 'htpasswd');
+    const { hash, file } = oneHash();
     writeFileSync(file, `alice:${hash}\nno-colon-here\n:${hash}\nalice:${hash}\n`);
     appendFileSync(file, Buffer.concat([Buffer.from('b'), Buffer.from([0xff]), Buffer.from(`:${hash}\n`)]));
     expect(configErrorOf(() => loadUserDirectory(basicConfig(file)))).toEqual([
@@ -155,6 +159,16 @@ describe('refused lines name the key and line number, never the hash', () => {
       'config: basic.htpasswdFile: line 2: expected "user:hash"',
       'config: basic.htpasswdFile: line 3: the user name is empty',
       'config: basic.htpasswdFile: line 4: user "alice" is already defined on line 1',
+    ]);
+  });
+
+  it('refuses a user name the app would not receive exactly as X-Forwarded-User', () => {
+    const { hash, file } = oneHash();
+    writeFileSync(file, `alice :${hash}\nal\u0000ice:${hash}\n${'a'.repeat(257)}:${hash}\nalice:${hash}\n`);
+    expect(configErrorOf(() => loadUserDirectory(basicConfig(file)))).toEqual([
+      'config: basic.htpasswdFile: line 1: the user name has leading or trailing whitespace',
+      'config: basic.htpasswdFile: line 2: the user name has a control character',
+      'config: basic.htpasswdFile: line 3: the user name has more than 256 bytes',
     ]);
   });
 
@@ -200,11 +214,13 @@ describe('groups file (Apache AuthGroupFile format)', () => {
 
   it('refuses lines without a colon and group names that cannot go in a header', () => {
     const groups = join(dir, 'bad-groups');
-    writeFileSync(groups, 'admins alice\na,b: bob\n: carol\nok: alice\n');
+    writeFileSync(groups, `admins alice\na,b: bob\n: carol\nad\u0000mins: alice\n${'g'.repeat(257)}: bob\nok: alice\n`);
     expect(configErrorOf(() => loadUserDirectory(basicConfig(users, groups)))).toEqual([
       'config: basic.groupsFile: line 1: expected "group: user1 user2"',
       'config: basic.groupsFile: line 2: the group name must be non-empty, without spaces, commas or colons',
       'config: basic.groupsFile: line 3: the group name must be non-empty, without spaces, commas or colons',
+      'config: basic.groupsFile: line 4: the group name has a control character',
+      'config: basic.groupsFile: line 5: the group name has more than 256 bytes',
     ]);
   });
 

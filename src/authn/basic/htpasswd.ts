@@ -2,6 +2,7 @@
 // comments and blank lines ignored). Every line that cannot be used is reported with its
 // number, so that a broken file is refused whole instead of half-loaded; a reason never
 // quotes the hash.
+import { unsendable } from '../identity.ts';
 import { recogniseHash, type StoredHash } from './password-hash.ts';
 
 export interface NumberedLine {
@@ -19,9 +20,6 @@ export interface ParsedHtpasswd {
   readonly users: ReadonlyMap<string, StoredHash>;
   readonly problems: readonly LineProblem[];
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
-const CONTROL = /[\x00-\x1f\x7f]/;
 
 export function parseHtpasswd(lines: Iterable<NumberedLine>): ParsedHtpasswd {
   const users = new Map<string, StoredHash>();
@@ -54,7 +52,9 @@ export function parseHtpasswd(lines: Iterable<NumberedLine>): ParsedHtpasswd {
 
 function checkUser(user: string, definedOn: ReadonlyMap<string, number>): string | undefined {
   if (user === '') return 'the user name is empty';
-  if (CONTROL.test(user)) return 'the user name contains control characters';
+  // The name becomes X-Forwarded-User: one the app would receive changed is refused.
+  const problem = unsendable(user);
+  if (problem !== undefined) return `the user name has ${problem}`;
   const earlier = definedOn.get(user);
   // Apache would take the first line and ignore the rest: refused, so that nobody edits a
   // line that has no effect.

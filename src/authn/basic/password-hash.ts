@@ -51,6 +51,21 @@ export function recogniseHash(value: string): Recognised {
 
 /** Whether the password (raw bytes, as sent) matches the stored hash. */
 export async function passwordMatches(password: Buffer, stored: StoredHash): Promise<boolean> {
+  // An empty password never authenticates, whatever the file holds: a client whose password
+  // variable is unset (`curl -u "$USER:$PASSWORD"`) must not log in.
+  if (password.length === 0) return false;
+  // bcrypt reads only the first 72 bytes, so 72 × "a" would also open an account whose password
+  // is 72 × "a" + "Y". A longer password is never the one that was hashed: no match.
+  if (stored.scheme === 'bcrypt' && password.length > BCRYPT_MAX_PASSWORD_BYTES) return false;
+  return hashMatches(password, stored);
+}
+
+/** Whether the stored hash is of the empty password (which passwordMatches never accepts). */
+export function isEmptyPasswordHash(stored: StoredHash): Promise<boolean> {
+  return hashMatches(Buffer.alloc(0), stored);
+}
+
+async function hashMatches(password: Buffer, stored: StoredHash): Promise<boolean> {
   switch (stored.scheme) {
     case 'bcrypt':
       // Runs on libuv's thread pool: the event loop keeps serving while bcrypt works.

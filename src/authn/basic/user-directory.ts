@@ -49,6 +49,11 @@ export class UserDirectory {
     return hash && { hash, groups: this.groupsOf.get(user) ?? NO_GROUPS };
   }
 
+  /** Every user and its hash, in the file's order. */
+  entries(): IterableIterator<[string, StoredHash]> {
+    return this.users.entries();
+  }
+
   /**
    * The hash an unknown user is checked against: of the kind and cost most lines use, so
    * that "no such user" costs what "wrong password" costs. Made once, off the event loop.

@@ -1,13 +1,21 @@
 // Bearer JWT authentication (RFC 6750) with jose: one verifier per configured issuer, the
-// algorithm pinned by an allowlist, `exp` required, and verified tokens remembered until they
-// expire so that the common case costs a hash and a map lookup instead of a signature check.
+// algorithm pinned by an allowlist, `exp` required, `iat` not in the future, only access-token
+// kinds accepted (RFC 8725 §3.11), and verified tokens remembered until they expire so that the
+// common case costs a hash and a map lookup instead of a signature check.
 import { createHash } from 'node:crypto';
-import { type CryptoKey, decodeJwt, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  type CryptoKey,
+  decodeJwt,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyResult,
+  jwtVerify,
+} from 'jose';
 import { LRUCache } from 'lru-cache';
 import { type AuthMethod, HMAC_ALGORITHMS, type JwtConfig } from '../../config/schema.ts';
 import { type RefusalReason, SidecarError, UnauthorizedError } from '../../errors.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
-import { type Identity, identityFromClaims } from '../identity.ts';
+import { type Identity, mapClaims } from '../identity.ts';
 import type { KeySet } from './key-set.ts';
 
 const METHOD: AuthMethod = 'jwt';
@@ -15,6 +23,14 @@ const METHOD: AuthMethod = 'jwt';
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const HMAC = new Set<string>(HMAC_ALGORITHMS);
+/**
+ * The `typ` values of a token meant as an access token: "JWT" and RFC 9068's "at+jwt", with or
+ * without "application/" and in any case (RFC 7515 §4.1.9). No typ is accepted too (most
+ * providers send none, or "JWT"). Any other names another kind, signed by the same keys: an
+ * OpenID logout token (logout+jwt), a Security Event Token (secevent+jwt), a DPoP proof
+ * (dpop+jwt)..., never a credential.
+ */
+const ACCESS_TOKEN_TYPES = new Set(['jwt', 'at+jwt']);
 
 export interface JwtAuthenticatorOptions {
   entries: readonly JwtConfig[];
@@ -68,10 +84,12 @@ export class JwtAuthenticator implements Authenticator {
 
   private async verify(token: string): Promise<Identity> {
     const verifier = this.select(token);
-    const payload = await verifyWith(verifier, token);
-    const identity = identityFromClaims(payload, verifier.entry.claims, METHOD);
-    if (identity === null) throw reject('no_user_claim', `the token has no ${verifier.entry.claims.user} claim`);
-    return identity;
+    const { payload, protectedHeader } = await verifyWith(verifier, token);
+    refuseOtherKinds(protectedHeader.typ, payload);
+    refuseFutureIssue(payload, verifier.entry.clockToleranceSeconds);
+    const mapped = mapClaims(payload, verifier.entry.claims, METHOD);
+    if ('refused' in mapped) throw reject('no_user_claim', `the token ${mapped.refused}`);
+    return mapped.identity;
   }
 
   /** One issuer: its verifier. Several: the one named by the (not yet verified) iss claim. */
@@ -102,7 +120,7 @@ function createVerifier(entry: JwtConfig, keySet: KeySet | undefined): Verifier 
   return { entry, algorithms: defaultAlgorithms(entry, keySet !== undefined), getKey };
 }
 
-async function verifyWith(verifier: Verifier, token: string): Promise<JWTPayload> {
+async function verifyWith(verifier: Verifier, token: string): Promise<JWTVerifyResult> {
   const { entry } = verifier;
   const options = {
     algorithms: verifier.algorithms,
@@ -112,7 +130,7 @@ async function verifyWith(verifier: Verifier, token: string): Promise<JWTPayload
     ...(entry.issuer === undefined ? {} : { issuer: entry.issuer }),
   };
   try {
-    return (await jwtVerify(token, verifier.getKey, options)).payload;
+    return await jwtVerify(token, verifier.getKey, options);
   } catch (error) {
     if (error instanceof SidecarError) throw error;
     if ((error as { code?: string }).code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
@@ -127,10 +145,10 @@ async function tryEachKey(
   candidates: AsyncIterable<CryptoKey>,
   token: string,
   options: Parameters<typeof jwtVerify>[2],
-): Promise<JWTPayload> {
+): Promise<JWTVerifyResult> {
   for await (const key of candidates) {
     try {
-      return (await jwtVerify(token, key, options)).payload;
+      return await jwtVerify(token, key, options);
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') {
         throw reject(...describeJoseError(error));
@@ -138,6 +156,32 @@ async function tryEachKey(
     }
   }
   throw reject('bad_signature', 'the token signature is invalid');
+}
+
+/**
+ * RFC 8725 §3.11: a token of another kind, signed by a key this issuer also uses, must not pass
+ * as an access token. jose's `typ` option takes one value; the header is checked here instead.
+ * A token with an `events` claim is a Security Event Token (RFC 8417), such as a back-channel
+ * logout token, whatever its typ says.
+ */
+function refuseOtherKinds(typ: unknown, payload: JWTPayload): void {
+  if (typ !== undefined) {
+    const kind = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined;
+    if (kind === undefined || !ACCESS_TOKEN_TYPES.has(kind)) {
+      throw reject('wrong_token_type', 'the token typ is not an access token');
+    }
+  }
+  if (payload.events !== undefined) {
+    throw reject('wrong_token_type', 'the token is a security event token, not an access token');
+  }
+}
+
+/** jose checks `iat` only against a maximum age; a token issued in the future is refused here. */
+function refuseFutureIssue(payload: JWTPayload, clockToleranceSeconds: number): void {
+  const { iat } = payload;
+  if (typeof iat === 'number' && iat > Date.now() / 1000 + clockToleranceSeconds) {
+    throw reject('token_not_yet_valid', 'the token is issued in the future');
+  }
 }
 
 /** What went wrong, as the log's reason and the challenge's error_description. */
