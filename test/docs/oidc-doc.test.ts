@@ -17,7 +17,7 @@ describe('docs/oidc.md', () => {
     writeFileSync(join(dir, 'secrets/client-secret'), 'the client secret\n');
     writeFileSync(join(dir, 'auth-sidecar.yaml'), yaml as string);
     const { config } = loadConfig({ file: join(dir, 'auth-sidecar.yaml'), env: {} });
-    expect(config.oidc?.clientSecret).toBe('the client secret');
+    expect(config.oidc?.[0]?.clientSecret).toBe('the client secret');
     expect(config.session.store).toBe('redis');
     expect(config.session.cookie.secret).toEqual(['c'.repeat(44)]);
   });
