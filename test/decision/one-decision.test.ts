@@ -5,14 +5,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, BROWSER, expectOneDecision, placesOf, type Row } from '../support/decision-table.ts';
+import { API, BROWSER, credentialTable, expectOneDecision, placesOf, type Row } from '../support/decision-table.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, signToken } from '../support/keys.ts';
 import { type LoginStack, login, PUBLIC_HOST, startLoginStack } from '../support/login-stack.ts';
 import { tempDir } from '../support/sidecar.ts';
 
 let stack: LoginStack;
-const credentials: Record<string, string> = {};
+const credentials = credentialTable();
+const { auth, cookie, headersOf } = credentials;
 
 beforeAll(async () => {
   const dir = tempDir('one-decision-');
@@ -44,39 +45,25 @@ beforeAll(async () => {
     },
   });
   const bearer = async (claims: Record<string, unknown>) => `Bearer ${await signToken(key, claims)}`;
-  credentials.jwtAdmin = await bearer({ sub: 'alice', groups: ['admins'], scope: 'read' });
-  credentials.jwtUser = await bearer({ sub: 'bob', groups: ['dev'] });
-  credentials.jwtExpired = await bearer({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 });
-  credentials.jwtTampered = `${credentials.jwtAdmin.slice(0, -4)}AAAA`;
-  credentials.basicRoot = basicAuth('root', 'root-pw');
-  credentials.basicCarol = basicAuth('carol', 'carol-pw');
-  credentials.basicWrong = basicAuth('dave', 'not-daves');
-  credentials.basicLocked = basicAuth('mallory', 'mallory-pw');
+  credentials.values.jwtAdmin = await bearer({ sub: 'alice', groups: ['admins'], scope: 'read' });
+  credentials.values.jwtUser = await bearer({ sub: 'bob', groups: ['dev'] });
+  credentials.values.jwtExpired = await bearer({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 });
+  credentials.values.jwtTampered = `${credentials.values.jwtAdmin?.slice(0, -4)}AAAA`;
+  credentials.values.basicRoot = basicAuth('root', 'root-pw');
+  credentials.values.basicCarol = basicAuth('carol', 'carol-pw');
+  credentials.values.basicWrong = basicAuth('dave', 'not-daves');
+  credentials.values.basicLocked = basicAuth('mallory', 'mallory-pw');
   // Locks mallory (lockout.maxFailures) before any row runs.
   const { proxied } = placesOf(stack.sidecar, headersOf);
   for (let i = 0; i < 5; i++) await proxied({ path: '/admin/', headers: { authorization: basicAuth('mallory', 'x') } });
   for (const user of ['alice', 'bob'] as const) {
     const browser = stack.browser();
     await login(browser, user);
-    credentials[`session_${user}`] = `_auth_sidecar=${browser.cookie(PUBLIC_HOST, '_auth_sidecar')}`;
+    credentials.values[`session_${user}`] = `_auth_sidecar=${browser.cookie(PUBLIC_HOST, '_auth_sidecar')}`;
   }
-  credentials.sessionForged = '_auth_sidecar=forged.value.of.a.ticket';
+  credentials.values.sessionForged = '_auth_sidecar=forged.value.of.a.ticket';
 }, 60_000);
 afterAll(() => stack?.close());
-
-// Rows name their credential; its value exists only once beforeAll has made it.
-const CREDENTIAL = '\0credential:';
-const auth = (name: string) => ({ authorization: CREDENTIAL + name });
-const cookie = (name: string) => ({ cookie: CREDENTIAL + name });
-
-function headersOf(row: Pick<Row, 'headers'>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(row.headers ?? {}).map(([name, value]) => [
-      name,
-      value.startsWith(CREDENTIAL) ? (credentials[value.slice(CREDENTIAL.length)] as string) : value,
-    ]),
-  );
-}
 
 const ROWS: Row[] = [
   { name: 'public route, no credentials', path: '/static/app.js?v=1', verdict: 'public' },

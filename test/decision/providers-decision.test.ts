@@ -6,14 +6,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain, formatExplanation } from '../../src/explain.ts';
-import { API, BROWSER, expectOneDecision, placesOf, type Row } from '../support/decision-table.ts';
+import { API, BROWSER, credentialTable, expectOneDecision, placesOf, type Row } from '../support/decision-table.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, signToken } from '../support/keys.ts';
 import { loginAt, type ProvidersStack, PUBLIC_HOST, startProvidersStack } from '../support/login-stack.ts';
 import { tempDir } from '../support/sidecar.ts';
 
 let stack: ProvidersStack;
-const credentials: Record<string, string> = {};
+const credentials = credentialTable();
+const { auth, cookie, headersOf } = credentials;
 
 beforeAll(async () => {
   const dir = tempDir('providers-decision-');
@@ -32,8 +33,8 @@ beforeAll(async () => {
       ],
     },
   });
-  credentials.jwt = `Bearer ${await signToken(key, { sub: 'alice' })}`;
-  credentials.basic = basicAuth('root', 'root-pw');
+  credentials.values.jwt = `Bearer ${await signToken(key, { sub: 'alice' })}`;
+  credentials.values.basic = basicAuth('root', 'root-pw');
   for (const [provider, user] of [
     ['corp', 'alice'],
     ['partners', 'bob'],
@@ -41,23 +42,10 @@ beforeAll(async () => {
   ] as const) {
     const browser = stack.browser();
     await loginAt(browser, provider, user);
-    credentials[`${user}@${provider}`] = `_auth_sidecar=${browser.cookie(PUBLIC_HOST, '_auth_sidecar')}`;
+    credentials.values[`${user}@${provider}`] = `_auth_sidecar=${browser.cookie(PUBLIC_HOST, '_auth_sidecar')}`;
   }
 }, 60_000);
 afterAll(() => stack?.close());
-
-const CREDENTIAL = '\0credential:';
-const auth = (name: string) => ({ authorization: CREDENTIAL + name });
-const cookie = (name: string) => ({ cookie: CREDENTIAL + name });
-
-function headersOf(row: Pick<Row, 'headers'>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(row.headers ?? {}).map(([name, value]) => [
-      name,
-      value.startsWith(CREDENTIAL) ? (credentials[value.slice(CREDENTIAL.length)] as string) : value,
-    ]),
-  );
-}
 
 const ROWS: Row[] = [
   {

@@ -136,3 +136,33 @@ export async function expectOneDecision(places: Places, row: Row): Promise<void>
   expect(viaCheck.user, 'forward-auth').toBe(user);
   expect(viaExplain.user, 'explain').toBe(user);
 }
+
+const CREDENTIAL = '\0credential:';
+
+/**
+ * Rows name their credential (`auth('jwtAdmin')`, `cookie('session_bob')`); its value exists
+ * only once the table's beforeAll has made it and put it in `values`.
+ */
+export interface Credentials {
+  readonly values: Record<string, string>;
+  auth(name: string): Record<string, string>;
+  cookie(name: string): Record<string, string>;
+  /** A row's headers with each named credential replaced by its value. */
+  headersOf(row: Pick<Row, 'headers'>): Record<string, string>;
+}
+
+export function credentialTable(): Credentials {
+  const values: Record<string, string> = {};
+  return {
+    values,
+    auth: (name) => ({ authorization: CREDENTIAL + name }),
+    cookie: (name) => ({ cookie: CREDENTIAL + name }),
+    headersOf: (row) =>
+      Object.fromEntries(
+        Object.entries(row.headers ?? {}).map(([name, value]) => [
+          name,
+          value.startsWith(CREDENTIAL) ? (values[value.slice(CREDENTIAL.length)] as string) : value,
+        ]),
+      ),
+  };
+}
