@@ -431,8 +431,7 @@ function checkOidcProviders(entries: unknown, ctx: Ctx): void {
   const issuers = new Set<unknown>();
   entries.forEach((entry, index) => {
     if (!isObject(entry)) return;
-    const path = [index]; // under oidc: this runs on the list itself, before it is a list whatever was written
-
+    const path = [index]; // relative to oidc: this refines the list branch of the union
     if (entry.name === undefined) {
       ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'is required when oidc is a list' });
     } else if (names.has(entry.name)) {
