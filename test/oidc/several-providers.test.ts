@@ -17,6 +17,7 @@ import {
   startProvidersStack,
 } from '../support/login-stack.ts';
 import type { TestProvider } from '../support/oidc-provider.ts';
+import { waitUntil } from '../support/redis-servers.ts';
 
 const last = (pages: Page[]) => pages[pages.length - 1] as Page;
 const echoOf = (page: Page) => JSON.parse(page.body) as { url: string; headers: Record<string, string[]> };
@@ -262,6 +263,32 @@ describe('a provider that goes down after discovery', () => {
     expect(await signedIn(partnersSession)).toBe(true);
     const hops = await loginAt(stack.browser(), 'corp', 'alice');
     expect(last(hops).status).toBe(200);
+  });
+});
+
+describe('refresh with several providers', () => {
+  let stack: ProvidersStack;
+  beforeAll(async () => {
+    stack = await startProvidersStack({ names: ['corp', 'partners'], provider: { accessTokenTtl: 1 } });
+  });
+  afterAll(() => stack.close());
+
+  it('refreshes a session at its own provider only', async () => {
+    const corp = stack.providers.corp as TestProvider;
+    const partners = stack.providers.partners as TestProvider;
+    const browser = stack.browser();
+    await loginAt(browser, 'partners', 'bob');
+    const before = { corp: corp.grants.refresh_token ?? 0, partners: partners.grants.refresh_token ?? 0 };
+    // The refresh is due a quarter of the 1 s token's life before it expires: ask until it happened.
+    const answers: boolean[] = [];
+    await waitUntil(async () => {
+      answers.push(await signedIn(browser));
+      return (partners.grants.refresh_token ?? 0) > before.partners;
+    }, 'the session to be refreshed');
+    expect(answers.every((ok) => ok)).toBe(true);
+    expect(partners.grants.refresh_token).toBe(before.partners + 1);
+    expect(corp.grants.refresh_token ?? 0).toBe(before.corp);
+    expect(await userinfo(browser)).toMatchObject({ user: 'bob', provider: 'partners' });
   });
 });
 

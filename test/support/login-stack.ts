@@ -151,6 +151,8 @@ export interface ProvidersStackOptions {
   readonly down?: readonly string[];
   /** Sidecar config keys besides oidc (routes, session, ...). */
   readonly config?: Record<string, unknown>;
+  /** Options of every provider that runs. */
+  readonly provider?: ProviderOptions;
 }
 
 /** One sidecar with `oidc` as a list of named providers, each a real oidc-provider. */
@@ -161,7 +163,7 @@ export async function startProvidersStack(options: ProvidersStackOptions): Promi
     if (options.down?.includes(name)) {
       issuers[name] = `http://127.0.0.1:${await freePort()}`;
     } else {
-      providers[name] = await startOidcProvider();
+      providers[name] = await startOidcProvider(options.provider);
       issuers[name] = providers[name].issuer;
     }
   }
