@@ -32,7 +32,9 @@ const DESCRIPTIONS: Record<string, string> = {
   'jwt.claims.email': 'Claim for `X-Forwarded-Email` (ignored when `email_verified` is false).',
   'jwt.claims.groups': 'Claim for groups: an array or a comma-separated string (`realm_access.roles` works).',
   'jwt.claims.preferredUsername': 'Claim for `X-Forwarded-Preferred-Username`.',
-  oidc: 'OpenID Connect browser login (authorization code + PKCE); sessions in `session.store`.',
+  oidc: 'OpenID Connect browser login (authorization code + PKCE); sessions in `session.store`. An entry, or a list of named entries (one per provider).',
+  'oidc.name':
+    'The provider’s name, `[a-z0-9-]{1,32}`: required and unique in a list. Used by `/oauth2/start?provider=`, `allow.providers` and `/oauth2/userinfo`.',
   'oidc.issuer': 'The provider’s issuer; its discovery document is read at start-up.',
   'oidc.clientId': 'Client id registered at the provider.',
   'oidc.clientSecret': 'Client secret (or `clientSecretFile`); absent for a public client.',
@@ -85,6 +87,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'Domains after the single `@` of a well-formed address (any), matched exactly: no wildcards (`*.corp.com` is a config error).',
   'routes[].allow.groups': 'Groups (any).',
   'routes[].allow.scopes': 'Scopes (all required); a bearer token without them gets 403 `insufficient_scope`.',
+  'routes[].allow.providers':
+    'Names of `oidc` providers (any): only login sessions from them. Bearer and basic identities never match.',
   'routes[].preflight':
     '`allow` lets CORS preflights (OPTIONS with Origin and Access-Control-Request-Method, matched by the announced method) through without credentials. Never by default.',
   caseInsensitiveRoutes: 'Match route globs without regard to case, for apps that serve `/ADMIN` as `/admin`.',

@@ -26,6 +26,7 @@ function advice(code: ErrorCode): 'fix the request' | 'authenticate' | 'give up'
     case 'ambiguous_forwarded_uri':
     case 'invalid_forwarded_method':
     case 'invalid_logout_token':
+    case 'unknown_provider':
       return 'fix the request';
     case 'unauthenticated':
     case 'invalid_token':

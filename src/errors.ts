@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   login_state_mismatch: 400,
   login_state_invalid: 400,
   invalid_logout_token: 400,
+  unknown_provider: 400,
   unauthenticated: 401,
   invalid_token: 401,
   invalid_credentials: 401,

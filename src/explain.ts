@@ -133,14 +133,21 @@ function identityFromGivenClaims(
   via: AuthMethod,
 ): Identity | string {
   if (!accepted.includes(via)) return `the route does not accept ${via} (it accepts ${accepted.join(', ')})`;
-  const config = runtime.config;
-  const names =
-    via === 'session'
-      ? config.oidc?.claims
-      : (config.jwt?.find((entry) => entry.issuer !== undefined && entry.issuer === claims.iss) ?? config.jwt?.[0])
-          ?.claims;
+  if (via === 'session') return sessionFromClaims(runtime, claims);
+  const jwt = runtime.config.jwt;
+  const names = (jwt?.find((entry) => entry.issuer !== undefined && entry.issuer === claims.iss) ?? jwt?.[0])?.claims;
   const identity = names ? identityFromClaims(claims, names, via) : null;
   return identity ?? `the claims have no user claim ("${names?.user ?? 'sub'}")`;
+}
+
+/** A login session of the provider whose issuer the claims' `iss` names (or of the only one). */
+function sessionFromClaims(runtime: Runtime, claims: Readonly<Record<string, unknown>>): Identity | string {
+  const providers = runtime.login?.providers;
+  const provider = providers?.issuedBy(typeof claims.iss === 'string' ? claims.iss : undefined) ?? providers?.only;
+  if (provider === undefined) return 'the claims name no oidc provider: give one provider’s issuer as "iss"';
+  const identity = identityFromClaims(claims, provider.claims, 'session');
+  if (identity === null) return `the claims have no user claim ("${provider.claims.user}")`;
+  return { ...identity, provider: provider.name };
 }
 
 function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {
@@ -184,7 +191,8 @@ function routeLines(route: Route): string[] {
 
 function identityLine(identity: Identity | null, note: string | undefined): string {
   if (identity === null) return note ? `none: ${note}` : 'none needed';
-  const parts = [`${identity.user} (${identity.method})`];
+  const from = identity.provider === undefined ? '' : ` from ${identity.provider}`;
+  const parts = [`${identity.user} (${identity.method}${from})`];
   if (identity.email !== undefined) parts.push(`email ${identity.email}`);
   if (identity.preferredUsername !== undefined) parts.push(`name ${identity.preferredUsername}`);
   parts.push(`groups ${identity.groups.length > 0 ? identity.groups.join(',') : '(none)'}`);

@@ -53,7 +53,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     draining: false,
   };
   let runtime = buildRuntime(loaded.config, services);
-  runtime.login?.client.prefetch();
+  runtime.login?.providers.prefetch();
   const current = () => runtime;
 
   const server = createMainServer(createApp(current, services).callback());
@@ -85,7 +85,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     apply: (next, files) => {
       const old = runtime;
       runtime = next;
-      next.login?.client.prefetch();
+      next.login?.providers.prefetch();
       void retireRuntime(old, next, services);
       watcher.setFiles(files);
     },

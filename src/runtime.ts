@@ -67,7 +67,8 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
     headerPolicy: {
       dropUnderscoreHeaders: config.upstream.dropUnderscoreHeaders,
       passBasicAuthorization: config.basic?.passAuthorization ?? false,
-      passAccessToken: config.oidc?.passAccessToken ?? false,
+      // Each provider's own setting decides for its sessions (oidc/session-record.ts).
+      passAccessToken: config.oidc?.some((provider) => provider.passAccessToken) ?? false,
       ...(login ? { dropCookie: login.cookies.isSidecarCookie } : {}),
     },
     realm: config.basic?.realm ?? 'auth-sidecar',

@@ -15,6 +15,8 @@ export interface Identity {
   readonly expiresAt?: number | undefined;
   /** The provider's access token, for login sessions only (oidc.passAccessToken). */
   readonly accessToken?: string | undefined;
+  /** The name of the OpenID Provider a login session came from (`allow.providers`); sessions only. */
+  readonly provider?: string | undefined;
 }
 
 /** A claim by name; a dotted name that is not itself a claim reaches into objects. */

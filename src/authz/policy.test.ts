@@ -34,6 +34,23 @@ describe('evaluate', () => {
     expect(evaluate(identity({ email }), { emailDomains: ['corp.com'] }).allow).toBe(allowed);
   });
 
+  it('lets in a login session from a listed provider only, and never a bearer or basic identity', () => {
+    const session = (provider: string | undefined) => identity({ method: 'session', provider });
+    expect(evaluate(session('corp'), { providers: ['partners', 'corp'] })).toMatchObject({ allow: true });
+    expect(evaluate(session('partners'), { providers: ['corp'] })).toMatchObject({
+      allow: false,
+      rule: 'providers',
+      reason: 'provider "partners" is not listed',
+    });
+    expect(evaluate(session(undefined), { providers: ['corp'] })).toMatchObject({ allow: false, rule: 'providers' });
+    for (const method of ['jwt', 'basic'] as const) {
+      expect(evaluate(identity({ method }), { providers: ['corp'] })).toMatchObject({
+        allow: false,
+        rule: 'providers',
+      });
+    }
+  });
+
   it('needs any one listed group', () => {
     expect(evaluate(identity({ groups: ['dev', 'admins'] }), { groups: ['admins', 'ops'] }).allow).toBe(true);
     expect(evaluate(identity({ groups: ['Admins'] }), { groups: ['admins'] })).toMatchObject({

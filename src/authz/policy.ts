@@ -1,13 +1,16 @@
 // The route's `allow` rules, as a pure function of the identity. Across keys all must hold;
-// within users, emails, emailDomains and groups any value matches; every listed scope is
-// required. Scopes are checked last, so that "insufficient_scope" is only said when a token
-// with more scopes would be let in.
+// within users, emails, emailDomains, groups and providers any value matches; every listed
+// scope is required. Only a login session has a provider: `providers` never matches a bearer
+// or basic identity. Scopes are checked last, so that "insufficient_scope" is only said when
+// a token with more scopes would be let in.
 import type { Identity } from '../authn/identity.ts';
 import type { Allow } from './route-table.ts';
 
 export type Denial =
-  | { readonly allow: false; readonly rule: 'users' | 'emails' | 'emailDomains' | 'groups'; readonly reason: string }
+  | { readonly allow: false; readonly rule: ListRule; readonly reason: string }
   | { readonly allow: false; readonly rule: 'scopes'; readonly reason: string; readonly missingScopes: string[] };
+
+type ListRule = 'users' | 'emails' | 'emailDomains' | 'groups' | 'providers';
 
 export type Verdict = { readonly allow: true; readonly reason: string } | Denial;
 
@@ -36,6 +39,12 @@ export function evaluate(identity: Identity, allow: Allow | undefined): Verdict 
     if (!allow.groups.some((g) => identity.groups.includes(g))) return deny('groups', 'no listed group');
     held.push('a listed group is held');
   }
+  if (allow.providers) {
+    const { provider } = identity;
+    if (provider === undefined) return deny('providers', `a ${identity.method} identity comes from no login provider`);
+    if (!allow.providers.includes(provider)) return deny('providers', `provider "${provider}" is not listed`);
+    held.push('the login provider is listed');
+  }
   if (allow.scopes) {
     const missingScopes = allow.scopes.filter((s) => !identity.scopes.includes(s));
     if (missingScopes.length > 0) {
@@ -53,6 +62,6 @@ export function emailDomain(email: string): string | undefined {
   return email.slice(at + 1).toLowerCase();
 }
 
-function deny(rule: 'users' | 'emails' | 'emailDomains' | 'groups', reason: string): Verdict {
+function deny(rule: ListRule, reason: string): Verdict {
   return { allow: false, rule, reason };
 }

@@ -8,6 +8,8 @@ import { parseEnvValue, readEnvOverrides } from './env.ts';
 import { loadConfig } from './load.ts';
 
 const SECRET = 'a-cookie-secret-of-at-least-32-bytes!';
+const CORP = { name: 'corp', issuer: 'https://login.corp.example', clientId: 'legacy-app' };
+const PARTNERS = { name: 'partners', issuer: 'https://idp.partner.example', clientId: 'legacy-app' };
 const MINIMAL = { upstream: { url: 'http://127.0.0.1:5000' }, jwt: { audience: 'api', jwksUri: 'https://idp/jwks' } };
 
 function dir(): string {
@@ -198,6 +200,84 @@ describe('problems are reported all at once, one line each, naming the key', () 
     expect(lines).toContain('config: session.cookie.secret: is required when oidc is set (or secretFile)');
   });
 
+  it('accepts oidc as one entry (a name optional) or a list of named providers', () => {
+    const login = { publicUrl: 'https://app.example', session: { cookie: { secret: SECRET } } };
+    const single = loadConfig({
+      file: write({ ...MINIMAL, ...login, oidc: { issuer: 'https://idp', clientId: 'app' } }),
+      env: {},
+    }).config;
+    expect(single.oidc).toEqual([expect.objectContaining({ issuer: 'https://idp', clientId: 'app' })]);
+    expect(single.oidc?.[0]?.name).toBeUndefined();
+    const list = loadConfig({
+      file: write({
+        ...MINIMAL,
+        ...login,
+        oidc: [CORP, { ...PARTNERS, passAccessToken: true }],
+        routes: [{ path: '/staff/**', allow: { providers: ['corp'] } }],
+      }),
+      env: { AUTH_SIDECAR_OIDC__1__CLIENT_ID: '0042' },
+    }).config;
+    expect(list.oidc?.map((p) => [p.name, p.clientId, p.passAccessToken])).toEqual([
+      ['corp', 'legacy-app', false],
+      ['partners', '0042', true],
+    ]);
+    expect(list.routes[0]?.allow?.providers).toEqual(['corp']);
+  });
+
+  it('names the entry of a provider list that is wrong: names required, well-formed, unique; issuers unique', () => {
+    const login = { publicUrl: 'https://app.example', session: { cookie: { secret: SECRET } } };
+    const lines = problems({
+      ...MINIMAL,
+      ...login,
+      oidc: [
+        CORP,
+        { ...PARTNERS, name: undefined },
+        { ...PARTNERS, name: 'Corp Login', issuer: 'https://two.example' },
+        { ...PARTNERS, name: 'corp', issuer: 'https://idp.partner.example/' },
+        { ...PARTNERS, name: 'x'.repeat(33), issuer: 'https://four.example', clientId: 5 },
+      ],
+    });
+    expect(lines).toEqual([
+      'config: oidc.2.name: must be 1 to 32 characters of a-z, 0-9 and "-"',
+      'config: oidc.4.name: must be 1 to 32 characters of a-z, 0-9 and "-"',
+      'config: oidc.4.clientId: must be a string',
+      'config: oidc.1.name: is required when oidc is a list',
+      'config: oidc.3.name: names another oidc entry too',
+      'config: oidc.3.issuer: appears in more than one oidc entry',
+    ]);
+    expect(problems({ ...MINIMAL, ...login, oidc: [] })).toContain('config: oidc: must not be empty');
+    expect(problems({ ...MINIMAL, ...login, oidc: 'corp' })).toContain(
+      'config: oidc: must be a mapping of oidc settings, or a list of them (one per provider, each with a name)',
+    );
+    expect(problems({ ...MINIMAL, ...login, oidc: [CORP, { ...PARTNERS, port: 1 }] })).toContain(
+      'config: oidc.1.port: unknown key',
+    );
+  });
+
+  it('checks allow.providers names a configured provider, on a route that accepts sessions', () => {
+    const login = { publicUrl: 'https://app.example', session: { cookie: { secret: SECRET } } };
+    const lines = problems({
+      ...MINIMAL,
+      ...login,
+      oidc: [CORP, PARTNERS],
+      routes: [
+        { path: '/a/**', allow: { providers: ['corp', 'staff'] } },
+        { path: '/b/**', auth: ['jwt'], allow: { providers: ['corp'] } },
+        { path: '/c/**', allow: { providers: [] } },
+        { path: '/d/**', auth: 'none', allow: { providers: ['corp'] } },
+      ],
+    });
+    expect(lines).toEqual([
+      'config: routes.2.allow.providers: must not be empty (leave the key out instead)',
+      'config: routes.0.allow.providers.1: "staff" is no oidc provider: must be one of corp, partners',
+      'config: routes.1.allow.providers: needs a route that accepts session: only login sessions come from a provider',
+      'config: routes.3.allow: cannot be used with auth "none": a public route has no identity to check',
+    ]);
+    expect(problems({ ...MINIMAL, routes: [{ path: '/a', allow: { providers: ['corp'] } }] })).toContain(
+      'config: routes.0.allow.providers.0: "corp" is no oidc provider: must be a named oidc entry',
+    );
+  });
+
   it('checks cookie secrets are at least 32 bytes, alone or in a rotation list', () => {
     const base = { ...MINIMAL, publicUrl: 'https://app.example', oidc: { issuer: 'https://idp', clientId: 'a' } };
     expect(problems({ ...base, session: { cookie: { secret: 'short' } } })).toContain(
@@ -360,7 +440,7 @@ describe('environment overrides', () => {
         AUTH_SIDECAR_ROUTES__0__ALLOW__USERS: '[1001, true]',
       },
     });
-    expect(config.oidc).toMatchObject({ clientId: '12345', clientSecret: '007' });
+    expect(config.oidc?.[0]).toMatchObject({ clientId: '12345', clientSecret: '007' });
     expect(config.jwt?.[0]?.audience).toEqual(['123', 'api']);
     expect(config.routes[0]?.allow?.users).toEqual(['1001', 'true']);
   });
@@ -448,7 +528,7 @@ describe('secret files (xFile)', () => {
       ),
       env: {},
     });
-    expect(config.oidc?.clientSecret).toBe('s3cret\n');
+    expect(config.oidc?.[0]?.clientSecret).toBe('s3cret\n');
     expect(config.session.cookie.secret).toEqual([SECRET]);
     expect(files).toEqual(expect.arrayContaining([join(folder, 'client-secret'), join(folder, 'cookie')]));
   });

@@ -125,7 +125,14 @@ const jwtEntry = z.strictObject(
 );
 export type JwtEntryInput = z.input<typeof jwtEntry>;
 
-const oidcSchema = z.strictObject({
+/** A provider's name: in `?provider=`, `allow.providers` and /oauth2/userinfo. */
+const providerName = z
+  .string({ error: 'must be a provider name' })
+  .regex(/^[a-z0-9-]{1,32}$/, 'must be 1 to 32 characters of a-z, 0-9 and "-"');
+
+const oidcEntry = z.strictObject({
+  /** Required when oidc is a list (checkOidcProviders); a single entry may go without. */
+  name: providerName.optional(),
   issuer: httpUrl('issuer'),
   clientId: nonEmptyString,
   clientSecret: nonEmptyString.optional(),
@@ -264,12 +271,16 @@ const routeSchema = z.strictObject(
           .array(nonEmptyString.regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (RFC 6749 §3.3)'))
           .min(1, 'must not be empty (leave the key out instead)')
           .optional(),
+        providers: z.array(providerName).min(1, 'must not be empty (leave the key out instead)').optional(),
       })
       .optional(),
     preflight: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('deny'),
   },
   { error: 'must be a route: a mapping with a path' },
 );
+
+/** Runs a refinement even when other parts of the value failed, so every problem shows at once. */
+const always = { when: () => true };
 
 export const configSchema = z
   .strictObject({
@@ -309,19 +320,25 @@ export const configSchema = z
       })
       .transform((v) => (Array.isArray(v) ? v : [v]))
       .optional(),
-    oidc: oidcSchema.optional(),
+    oidc: z
+      .union([oidcEntry, z.array(oidcEntry).min(1, 'must not be empty').superRefine(checkOidcProviders, always)], {
+        error: 'must be a mapping of oidc settings, or a list of them (one per provider, each with a name)',
+      })
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional(),
     basic: basicSchema.optional(),
     session: sessionSchema,
     routes: z.array(routeSchema, { error: 'must be a list of routes' }).default([]),
     caseInsensitiveRoutes: z.boolean({ error: 'must be true or false' }).default(false),
   })
-  .superRefine(checkAcrossKeys, { when: () => true });
+  .superRefine(checkAcrossKeys, always);
 
 export type Config = z.output<typeof configSchema>;
 export type JwtConfig = NonNullable<Config['jwt']>[number];
 export type RouteConfig = Config['routes'][number];
 export type ClaimsConfig = JwtConfig['claims'];
 export type BasicConfig = NonNullable<Config['basic']>;
+export type OidcConfig = NonNullable<Config['oidc']>[number];
 
 type Ctx = z.RefinementCtx;
 type Loose = Record<string, unknown>;
@@ -340,11 +357,11 @@ function checkAcrossKeys(value: unknown, ctx: Ctx): void {
     });
   }
   checkListeners(value, ctx);
-  if (isObject(value.oidc)) checkOidc(value, ctx);
+  if (value.oidc !== undefined) checkOidc(value, ctx);
   if (Array.isArray(value.jwt)) checkJwtEntries(value.jwt, ctx);
   else if (isObject(value.jwt)) checkJwtEntries([value.jwt], ctx);
   if (isObject(value.session)) checkSession(value.session, ctx);
-  if (Array.isArray(value.routes)) checkRoutes(value.routes, configured, ctx);
+  if (Array.isArray(value.routes)) checkRoutes(value.routes, configured, providerNames(value.oidc), ctx);
 }
 
 /** Both listeners on one port could never start; say so as a config problem (78), not EADDRINUSE. */
@@ -402,6 +419,46 @@ function checkOidc(value: Loose, ctx: Ctx): void {
       message: `a "${prefix}" cookie must be Secure: an https publicUrl, or session.cookie.secure: true`,
     });
   }
+}
+
+/**
+ * In a list every provider has a name (the choice page, `?provider=` and `allow.providers`
+ * use it) and its own issuer: a logout token and RFC 9207's `iss` name the provider by it.
+ */
+function checkOidcProviders(entries: unknown, ctx: Ctx): void {
+  if (!Array.isArray(entries)) return; // `always` runs it on a value of any type
+  const names = new Set<unknown>();
+  const issuers = new Set<unknown>();
+  entries.forEach((entry, index) => {
+    if (!isObject(entry)) return;
+    const path = [index]; // relative to oidc: this refines the list branch of the union
+    if (entry.name === undefined) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'is required when oidc is a list' });
+    } else if (names.has(entry.name)) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'name'], message: 'names another oidc entry too' });
+    }
+    names.add(entry.name);
+    if (typeof entry.issuer === 'string' && issuers.has(issuerKey(entry.issuer))) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'issuer'], message: 'appears in more than one oidc entry' });
+    }
+    if (typeof entry.issuer === 'string') issuers.add(issuerKey(entry.issuer));
+  });
+}
+
+/** An issuer as a URL compares (a trailing "/" on a bare origin does not make another one). */
+function issuerKey(issuer: string): string {
+  return URL.canParse(issuer) ? new URL(issuer).href : issuer;
+}
+
+/** The names the oidc entries give (a single entry may have one); empty without oidc. */
+function providerNames(oidc: unknown): Set<unknown> {
+  const entries = Array.isArray(oidc) ? oidc : [oidc];
+  return new Set(
+    entries
+      .filter(isObject)
+      .map((entry) => entry.name)
+      .filter((name) => name !== undefined),
+  );
 }
 
 function checkJwtEntries(entries: unknown[], ctx: Ctx): void {
@@ -484,7 +541,7 @@ export function isTlsNode(address: string): boolean {
   return address.startsWith('rediss://');
 }
 
-function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, ctx: Ctx): void {
+function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, providers: Set<unknown>, ctx: Ctx): void {
   routes.forEach((route, index) => {
     if (!isObject(route)) return;
     if (Array.isArray(route.auth)) {
@@ -504,6 +561,35 @@ function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, ctx: Ctx): 
         path: ['routes', index, 'allow'],
         message: 'cannot be used with auth "none": a public route has no identity to check',
       });
+    }
+    if (isObject(route.allow) && Array.isArray(route.allow.providers)) {
+      checkAllowedProviders(route, route.allow.providers, ['routes', index, 'allow', 'providers'], providers, ctx);
+    }
+  });
+}
+
+/**
+ * `allow.providers` names configured providers, on a route that accepts login sessions: only
+ * a session has a provider, so anything else would let nobody in.
+ */
+function checkAllowedProviders(
+  route: Loose,
+  names: unknown[],
+  path: (string | number)[],
+  providers: Set<unknown>,
+  ctx: Ctx,
+): void {
+  if (Array.isArray(route.auth) && !route.auth.includes('session')) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: 'needs a route that accepts session: only login sessions come from a provider',
+    });
+  }
+  names.forEach((name, at) => {
+    if (typeof name === 'string' && !providers.has(name)) {
+      const known = providers.size > 0 ? `one of ${[...providers].join(', ')}` : 'a named oidc entry';
+      ctx.addIssue({ code: 'custom', path: [...path, at], message: `"${name}" is no oidc provider: must be ${known}` });
     }
   });
 }

@@ -1,5 +1,6 @@
-// POST {pathPrefix}/backchannel_logout (OpenID Connect Back-Channel Logout 1.0): the provider
-// says a user's session ended. A verified logout_token ends every session filed under its sid
+// POST {pathPrefix}/backchannel_logout (OpenID Connect Back-Channel Logout 1.0): a provider
+// says a user's session ended. The token's `iss` names the provider, whose keys and client id
+// verify it; a verified logout_token ends every session of that provider filed under its sid
 // (the provider's session) or, without a sid, its sub (the user). 200 when done; 400 for a
 // token that must not be honoured; 503 when the store or the provider's keys are out of reach.
 
@@ -8,6 +9,7 @@ import { BadRequestError } from '../errors.ts';
 import type { Context } from '../http/context.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
 import { continueIfExpected } from '../net/raw-http.ts';
+import { unverifiedIssuer } from '../oidc/logout-token.ts';
 import { indexName } from '../sessions/sessions.ts';
 import { requireLogin } from './require-login.ts';
 
@@ -23,8 +25,15 @@ export function backchannelLogoutEndpoint(services: Services): Endpoint {
       try {
         const token = (await readForm(ctx)).get('logout_token');
         if (!token) throw new BadRequestError('invalid_request', 'the logout_token parameter is missing');
-        const { sid, sub } = await login.logoutTokens.verify(token, store);
-        const { issuer } = login.client.options;
+        const provider = login.providers.issuedBy(unverifiedIssuer(token));
+        if (provider === undefined) {
+          throw new BadRequestError(
+            'invalid_logout_token',
+            'the logout token is not valid: no configured provider issued it',
+          );
+        }
+        const { sid, sub } = await provider.logoutTokens.verify(token, store);
+        const { issuer } = provider;
         const index = sid !== undefined ? indexName('sid', issuer, sid) : indexName('sub', issuer, sub as string);
         ended = await login.sessions.endIndexed(index);
       } catch (error) {

@@ -1,5 +1,6 @@
 // GET {pathPrefix}/userinfo: the caller's identity as JSON, by any configured method, or 401
 // with the challenges the default rule gives (never a login redirect: an endpoint answers).
+// A login session from a named provider also says which (`provider`).
 import { decide } from '../decision/decide.ts';
 import type { RequestFacts } from '../decision/facts.ts';
 import type { Endpoint } from '../http/sidecar-endpoints.ts';
@@ -20,6 +21,7 @@ export function userinfoEndpoint(): Endpoint {
         email: identity.email ?? null,
         groups: identity.groups,
         authMethod: identity.method,
+        ...(identity.provider === undefined ? {} : { provider: identity.provider }),
       };
     },
   };

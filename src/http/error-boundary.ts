@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Services } from '../decision/runtime.ts';
 import { ClientClosedError, SidecarError, UpstreamError } from '../errors.ts';
+import { escapeHtml } from '../net/html.ts';
 import type { Context, Step } from './context.ts';
 
 export function errorBoundary(services: Services): Step {
@@ -55,8 +56,4 @@ function writeBody(ctx: Context, error: SidecarError): void {
     return;
   }
   ctx.body = { error: error.code, message: error.message, requestId: ctx.state.requestId };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

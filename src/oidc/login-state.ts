@@ -3,7 +3,8 @@
 // browser that started it: the attempt's record is sealed with a key derived from a random
 // value (the binding) held only in that browser's login cookie for this attempt, so a callback
 // from any other browser (login CSRF, a leaked callback URL) cannot open it. It is taken (read
-// and deleted) once, so a replayed callback finds nothing; and it expires soon.
+// and deleted) once, so a replayed callback finds nothing; and it expires soon. It records the
+// provider it was started for, so that the callback is verified by that provider alone.
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { calculatePKCECodeChallenge, randomNonce, randomPKCECodeVerifier, randomState } from 'openid-client';
 import { BadRequestError } from '../errors.ts';
@@ -11,6 +12,8 @@ import { seal, unseal } from '../sessions/seal.ts';
 import type { SessionStore } from '../sessions/store.ts';
 
 export interface PendingLogin {
+  /** The configured issuer of the provider the login was started at (absent before 0.2). */
+  readonly issuer?: string | undefined;
   readonly codeVerifier: string;
   readonly nonce: string;
   /** Where to go after the login (already made safe). */
@@ -42,12 +45,13 @@ export class LoginStates {
     this.store = store;
   }
 
-  async begin(rd: string): Promise<LoginRequest> {
+  /** A new attempt at the provider of `issuer`, to come back to `rd`. */
+  async begin(rd: string, issuer: string): Promise<LoginRequest> {
     const state = randomState();
     const binding = randomBytes(32).toString('base64url');
     const nonce = randomNonce();
     const codeVerifier = randomPKCECodeVerifier();
-    const pending: PendingLogin = { codeVerifier, nonce, rd };
+    const pending: PendingLogin = { issuer, codeVerifier, nonce, rd };
     const key = storeKey(state);
     const sealed = seal(bindingKey(binding, state), Buffer.from(JSON.stringify(pending)), key);
     await this.store.set(key, sealed, LOGIN_TTL_SECONDS * 1000);

@@ -1,11 +1,10 @@
-// Browser login, as one config sets it up: the provider client, login attempts, sessions, the
-// refresher, the back-channel logout verifier and the sidecar's two cookies (the session
-// ticket, and the login cookie that binds a login attempt to its browser). Built by
-// buildRuntime when `oidc` is set; the provider client (and what it discovered) survives a
-// reload that does not change the provider settings.
+// Browser login, as one config sets it up: the providers (oidc/providers.ts), login attempts,
+// sessions, the refresher and the sidecar's two cookies (the session ticket, and the login
+// cookie that binds a login attempt to its browser). Built by buildRuntime when `oidc` is set;
+// a provider's client (and what it discovered) survives a reload that does not change it.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ClaimsConfig, Config } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import { type CookieOptions, clearCookie, readCookies, serializeCookie } from '../net/cookies.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -13,17 +12,14 @@ import { Sessions } from '../sessions/sessions.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import { TicketSigner } from '../sessions/ticket.ts';
 import { isBinding, LOGIN_TTL_SECONDS, LoginStates } from './login-state.ts';
-import { LogoutTokenVerifier } from './logout-token.ts';
-import { OidcClient } from './provider-client.ts';
+import { buildProviders, type Providers } from './providers.ts';
 import { SessionRefresher } from './refresh.ts';
 
 export interface Login {
-  readonly client: OidcClient;
+  readonly providers: Providers;
   readonly sessions: Sessions;
   readonly states: LoginStates;
   readonly refresher: SessionRefresher;
-  readonly logoutTokens: LogoutTokenVerifier;
-  readonly claims: ClaimsConfig;
   readonly publicUrl: string;
   readonly startPath: string;
   /** Registered at the provider as the post-logout redirect URI. */
@@ -47,37 +43,21 @@ export function buildLogin(
   const { oidc, publicUrl, pathPrefix, session } = config;
   const secrets = session.cookie.secret;
   if (!oidc || publicUrl === undefined || secrets === undefined) return undefined; // the schema requires them
+  // One redirect URI for every provider: the login state says which one a callback is for.
   const redirectUri = `${publicUrl}${pathPrefix}/callback`;
-  const clientOptions = {
-    issuer: oidc.issuer,
-    clientId: oidc.clientId,
-    clientSecret: oidc.clientSecret,
-    redirectUri,
-    scopes: oidc.scopes,
-    logger: services.logger,
-  };
-  const same =
-    previous && JSON.stringify(previous.client.options, omitLogger) === JSON.stringify(clientOptions, omitLogger);
-  const client = same ? previous.client : new OidcClient(clientOptions);
   const sessions = new Sessions(store, new TicketSigner(secrets));
   const secure = session.cookie.secure ?? publicUrl.startsWith('https:');
   return {
-    client,
+    providers: buildProviders(oidc, redirectUri, services.logger, previous?.providers),
     sessions,
     states: new LoginStates(store),
-    refresher: new SessionRefresher({ client, sessions, store, logger: services.logger, metrics: services.metrics }),
-    logoutTokens: same ? previous.logoutTokens : new LogoutTokenVerifier(client),
-    claims: oidc.claims,
+    refresher: new SessionRefresher({ sessions, store, logger: services.logger, metrics: services.metrics }),
     publicUrl,
     startPath: `${pathPrefix}/start`,
     signOutUrl: `${publicUrl}${pathPrefix}/sign_out`,
     sessionTtlMs: session.ttlSeconds * 1000,
     cookies: new LoginCookies(session.cookie.name, secure, session.cookie.sameSite, session.ttlSeconds),
   };
-}
-
-function omitLogger(key: string, value: unknown): unknown {
-  return key === 'logger' ? undefined : value;
 }
 
 /**

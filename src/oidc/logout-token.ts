@@ -4,7 +4,7 @@
 // back-channel-logout event, a sid or a sub, and no nonce (so an ID token cannot pass as one).
 // Each jti is accepted once.
 import { createHash } from 'node:crypto';
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { type KeySet, RemoteKeySet } from '../authn/jwt/key-set.ts';
 import { ASYMMETRIC_ALGORITHMS } from '../config/schema.ts';
 import { BadRequestError, SidecarError } from '../errors.ts';
@@ -72,6 +72,19 @@ export class LogoutTokenVerifier {
     const seen = await store.increment(`logout-jti:${jti}`, (MAX_TOKEN_AGE_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000);
     if (seen.count > 1) throw invalid('the token was already used');
     return { sid, sub };
+  }
+}
+
+/**
+ * The `iss` a logout token claims, read before it is verified, only to find the provider
+ * whose keys then verify it (and check that same `iss`). Undefined when it is no JWT.
+ */
+export function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const { iss } = decodeJwt(token);
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -20,7 +20,6 @@ const PAUSE_AFTER_FAILURE_MS = 30_000;
 const WAIT_FOR_OTHER_MS = 2_000;
 
 export interface RefresherParts {
-  readonly client: OidcClient;
   readonly sessions: Sessions;
   readonly store: SessionStore;
   readonly logger: Logger;
@@ -36,8 +35,11 @@ export class SessionRefresher {
     this.parts = parts;
   }
 
-  /** The record to use now, refreshed first when due; undefined when the session has ended. */
-  current(session: LoadedSession): Promise<SessionRecord | undefined> {
+  /**
+   * The record to use now, refreshed first when due (at `client`, the session's own provider);
+   * undefined when the session has ended.
+   */
+  current(session: LoadedSession, client: OidcClient): Promise<SessionRecord | undefined> {
     const { ticket, record } = session;
     if (record.refreshToken === undefined || record.refreshAt === undefined || Date.now() < record.refreshAt) {
       return Promise.resolve(record);
@@ -45,13 +47,13 @@ export class SessionRefresher {
     if (this.paused.has(ticket.id)) return Promise.resolve(record);
     let running = this.inflight.get(ticket.id);
     if (!running) {
-      running = this.refreshOnce(session).finally(() => this.inflight.delete(ticket.id));
+      running = this.refreshOnce(session, client).finally(() => this.inflight.delete(ticket.id));
       this.inflight.set(ticket.id, running);
     }
     return running;
   }
 
-  private async refreshOnce(session: LoadedSession): Promise<SessionRecord | undefined> {
+  private async refreshOnce(session: LoadedSession, client: OidcClient): Promise<SessionRecord | undefined> {
     const { store } = this.parts;
     const lock = `refresh-lock:${session.ticket.id}`;
     if ((await store.increment(lock, LOCK_TTL_MS)).count > 1) return this.awaitOther(session);
@@ -61,14 +63,14 @@ export class SessionRefresher {
       const latest = await this.parts.sessions.read(session.ticket);
       if (latest === undefined) return undefined;
       if (latest.refreshAt !== session.record.refreshAt) return latest;
-      return await this.refresh({ ticket: session.ticket, record: latest });
+      return await this.refresh({ ticket: session.ticket, record: latest }, client);
     } finally {
       await store.delete(lock).catch(() => {});
     }
   }
 
-  private async refresh({ ticket, record }: LoadedSession): Promise<SessionRecord | undefined> {
-    const { client, sessions, logger, metrics } = this.parts;
+  private async refresh({ ticket, record }: LoadedSession, client: OidcClient): Promise<SessionRecord | undefined> {
+    const { sessions, logger, metrics } = this.parts;
     const result = await client.refresh(record.refreshToken as string);
     if (result.ok) {
       const next = refreshedRecord(record, result.tokens);

@@ -9,6 +9,11 @@ import type { Ticket, TicketSigner } from './ticket.ts';
 
 /** What a login session holds (sealed in the store). */
 export interface SessionRecord {
+  /**
+   * The configured issuer of the provider that made the session: only that provider refreshes
+   * it, ends it, and is its provider in `allow.providers`. Absent in sessions made before 0.2.
+   */
+  readonly issuer?: string | undefined;
   /** The ID token's claims, completed by the provider's userinfo when the ID token lacks some. */
   readonly claims: Readonly<Record<string, unknown>>;
   /** Scopes the provider granted (token response "scope"). */

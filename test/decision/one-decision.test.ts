@@ -1,43 +1,19 @@
-// One table of requests through the three places that decide: a proxied request, a
-// forward-auth check (`/oauth2/auth` from a trusted peer, the request named by X-Forwarded-Uri
-// and -Method) and `explain` (in-process, on the running sidecar's runtime). Each must give the
-// same verdict, the same challenges and the same identity, with every kind of credential, for
-// browsers and API clients, on encoded paths too.
+// One table of requests through the three places that decide (test/support/decision-table.ts):
+// a proxied request, a forward-auth check and `explain`. Each must give the same verdict, the
+// same challenges and the same identity, with every kind of credential, for browsers and API
+// clients, on encoded paths too.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explain } from '../../src/explain.ts';
-import { echoOf } from '../support/echo-upstream.ts';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { API, BROWSER, credentialTable, expectOneDecision, placesOf, type Row } from '../support/decision-table.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, signToken } from '../support/keys.ts';
 import { type LoginStack, login, PUBLIC_HOST, startLoginStack } from '../support/login-stack.ts';
 import { tempDir } from '../support/sidecar.ts';
 
-type Verdict = 'allowed' | 'public' | 'login' | 'unauthenticated' | 'forbidden' | 'throttled' | 'invalid';
-
-interface Row {
-  readonly name: string;
-  readonly method?: string;
-  readonly path: string;
-  readonly headers?: Record<string, string>;
-  readonly verdict: Verdict;
-  /** For allowed requests: who the app and the forward-auth caller are told the caller is. */
-  readonly user?: string;
-}
-
-/** What one place answered, reduced to what the three must agree on. */
-interface Answer {
-  readonly status: number;
-  readonly challenges: string[];
-  readonly login: string | null;
-  readonly user: string | null;
-}
-
-const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
-const API = { accept: 'application/json' };
-
 let stack: LoginStack;
-const credentials: Record<string, string> = {};
+const credentials = credentialTable();
+const { auth, cookie, headersOf } = credentials;
 
 beforeAll(async () => {
   const dir = tempDir('one-decision-');
@@ -69,38 +45,25 @@ beforeAll(async () => {
     },
   });
   const bearer = async (claims: Record<string, unknown>) => `Bearer ${await signToken(key, claims)}`;
-  credentials.jwtAdmin = await bearer({ sub: 'alice', groups: ['admins'], scope: 'read' });
-  credentials.jwtUser = await bearer({ sub: 'bob', groups: ['dev'] });
-  credentials.jwtExpired = await bearer({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 });
-  credentials.jwtTampered = `${credentials.jwtAdmin.slice(0, -4)}AAAA`;
-  credentials.basicRoot = basicAuth('root', 'root-pw');
-  credentials.basicCarol = basicAuth('carol', 'carol-pw');
-  credentials.basicWrong = basicAuth('dave', 'not-daves');
-  credentials.basicLocked = basicAuth('mallory', 'mallory-pw');
+  credentials.values.jwtAdmin = await bearer({ sub: 'alice', groups: ['admins'], scope: 'read' });
+  credentials.values.jwtUser = await bearer({ sub: 'bob', groups: ['dev'] });
+  credentials.values.jwtExpired = await bearer({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 });
+  credentials.values.jwtTampered = `${credentials.values.jwtAdmin?.slice(0, -4)}AAAA`;
+  credentials.values.basicRoot = basicAuth('root', 'root-pw');
+  credentials.values.basicCarol = basicAuth('carol', 'carol-pw');
+  credentials.values.basicWrong = basicAuth('dave', 'not-daves');
+  credentials.values.basicLocked = basicAuth('mallory', 'mallory-pw');
   // Locks mallory (lockout.maxFailures) before any row runs.
+  const { proxied } = placesOf(stack.sidecar, headersOf);
   for (let i = 0; i < 5; i++) await proxied({ path: '/admin/', headers: { authorization: basicAuth('mallory', 'x') } });
   for (const user of ['alice', 'bob'] as const) {
     const browser = stack.browser();
     await login(browser, user);
-    credentials[`session_${user}`] = `_auth_sidecar=${browser.cookie(PUBLIC_HOST, '_auth_sidecar')}`;
+    credentials.values[`session_${user}`] = `_auth_sidecar=${browser.cookie(PUBLIC_HOST, '_auth_sidecar')}`;
   }
-  credentials.sessionForged = '_auth_sidecar=forged.value.of.a.ticket';
+  credentials.values.sessionForged = '_auth_sidecar=forged.value.of.a.ticket';
 }, 60_000);
 afterAll(() => stack?.close());
-
-// Rows name their credential; its value exists only once beforeAll has made it.
-const CREDENTIAL = '\0credential:';
-const auth = (name: string) => ({ authorization: CREDENTIAL + name });
-const cookie = (name: string) => ({ cookie: CREDENTIAL + name });
-
-function headersOf(row: Pick<Row, 'headers'>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(row.headers ?? {}).map(([name, value]) => [
-      name,
-      value.startsWith(CREDENTIAL) ? (credentials[value.slice(CREDENTIAL.length)] as string) : value,
-    ]),
-  );
-}
 
 const ROWS: Row[] = [
   { name: 'public route, no credentials', path: '/static/app.js?v=1', verdict: 'public' },
@@ -183,92 +146,8 @@ const ROWS: Row[] = [
   { name: 'OPTIONS that is no preflight', method: 'OPTIONS', path: '/cors/x', verdict: 'unauthenticated' },
 ];
 
-async function proxied(row: Pick<Row, 'method' | 'path' | 'headers'>): Promise<Answer> {
-  const response = await fetch(`${stack.sidecar.url}${row.path}`, {
-    method: row.method ?? 'GET',
-    headers: headersOf(row),
-    redirect: 'manual',
-  });
-  const ok = response.status === 200 && row.method !== 'HEAD' && row.method !== 'OPTIONS';
-  const user = ok ? (await echoOf(response)).headers['x-forwarded-user']?.join(',') : undefined;
-  if (!ok) await response.arrayBuffer();
-  return {
-    status: response.status,
-    challenges: challengesOf(response.headers),
-    login: response.headers.get('location'),
-    user: typeof user === 'string' ? user : null,
-  };
-}
-
-async function forwardAuth(row: Row): Promise<Answer> {
-  const response = await fetch(`${stack.sidecar.url}/oauth2/auth`, {
-    headers: { ...headersOf(row), 'x-forwarded-uri': row.path, 'x-forwarded-method': row.method ?? 'GET' },
-    redirect: 'manual',
-  });
-  await response.arrayBuffer();
-  return {
-    status: response.status,
-    challenges: challengesOf(response.headers),
-    login: response.headers.get('x-auth-request-login'),
-    user: response.headers.get('x-auth-request-user'),
-  };
-}
-
-async function explained(row: Row): Promise<Answer> {
-  const result = await explain(stack.sidecar.current(), {
-    method: row.method ?? 'GET',
-    target: row.path,
-    headers: headersOf(row),
-  });
-  const { headers } = result;
-  const challenge = headers['WWW-Authenticate'];
-  const location = headers.Location;
-  return {
-    status: result.status ?? 0,
-    challenges: challenge === undefined ? [] : [challenge].flat(),
-    login: typeof location === 'string' ? location : null,
-    user: result.status === 200 && result.identity ? result.identity.user : null,
-  };
-}
-
-function challengesOf(headers: Headers): string[] {
-  // Each challenge is its own header line; fetch joins lines with ", " so split them back.
-  const value = headers.get('www-authenticate');
-  return value === null ? [] : value.split(/, (?=(?:Bearer|Basic|Cookie) )/);
-}
-
-/** The status each place gives a verdict (forward-auth answers 2xx/401/403/429 only). */
-const STATUS: Record<Verdict, { proxied: number; check: number }> = {
-  allowed: { proxied: 200, check: 202 },
-  public: { proxied: 200, check: 202 },
-  login: { proxied: 302, check: 401 },
-  unauthenticated: { proxied: 401, check: 401 },
-  forbidden: { proxied: 403, check: 403 },
-  throttled: { proxied: 429, check: 429 },
-  invalid: { proxied: 400, check: 403 },
-};
-
 describe('the pipeline, forward-auth and explain give one decision', () => {
   it.each(ROWS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
-    const [viaProxy, viaCheck, viaExplain] = [await proxied(row), await forwardAuth(row), await explained(row)];
-    const expected = STATUS[row.verdict];
-    expect(viaProxy.status, 'proxied').toBe(expected.proxied);
-    expect(viaCheck.status, 'forward-auth').toBe(expected.check);
-    expect(viaExplain.status, 'explain').toBe(expected.proxied);
-    // The same challenges everywhere. A login redirect carries none; forward-auth answers a
-    // browser's check with a 401, with the challenges the pipeline gives an API client.
-    const asApi = row.verdict === 'login' ? await proxied({ ...row, headers: { ...row.headers, ...API } }) : viaProxy;
-    expect(viaCheck.challenges, 'forward-auth challenges').toEqual(asApi.challenges);
-    expect(viaExplain.challenges, 'explain challenges').toEqual(viaProxy.challenges);
-    if (row.verdict === 'unauthenticated') expect(viaProxy.challenges.length).toBeGreaterThan(0);
-    // The browser is sent to the same login, with the same rd.
-    expect(viaCheck.login, 'forward-auth login').toBe(viaProxy.login);
-    expect(viaExplain.login, 'explain login').toBe(viaProxy.login);
-    if (row.verdict === 'login') expect(viaProxy.login).toMatch(/^\/oauth2\/start\?rd=/);
-    // The same identity for the app, the forward-auth caller and explain.
-    const user = row.user ?? null;
-    expect(viaProxy.user, 'the app').toBe(user);
-    expect(viaCheck.user, 'forward-auth').toBe(user);
-    expect(viaExplain.user, 'explain').toBe(user);
+    await expectOneDecision(placesOf(stack.sidecar, headersOf), row);
   });
 });

@@ -4,11 +4,11 @@
 // received, then signs out through the provider.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.ts';
 import { clientFor, PUBLIC_URL, sidecarConfig } from '../support/login-stack.ts';
 import { PASSWORD, startOidcProvider, type TestProvider } from '../support/oidc-provider.ts';
-import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
 
 const FLASK_APP = new URL('../../examples/flask/app.py', import.meta.url).pathname;
 
@@ -47,23 +47,7 @@ describe('login in headless Chromium', () => {
   });
 
   it('signs in through the provider login page and reaches the Flask app as that user', async () => {
-    const port = new URL(sidecar.url).port;
-    const context = await chromium.launchPersistentContext(tempDir('auth-sidecar-chromium-'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // app.test (the publicUrl) is the sidecar's port on this machine.
-        `--host-resolver-rules=MAP app.test 127.0.0.1:${port}`,
-      ],
-    });
+    const context = await launchChromium(sidecar.url);
     try {
       const page = await context.newPage();
       await page.goto(`${PUBLIC_URL}/hello?from=chromium`);

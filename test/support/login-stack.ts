@@ -4,6 +4,7 @@
 import type { ClientMetadata } from 'oidc-provider';
 import { formAction, type Page, TestBrowser } from './browser.ts';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.ts';
+import { freePort } from './free-port.ts';
 import { PASSWORD, type ProviderOptions, startOidcProvider, type TestProvider } from './oidc-provider.ts';
 import { startTestSidecar, type TestSidecar } from './sidecar.ts';
 
@@ -44,15 +45,14 @@ export function sidecarConfig(
     upstream: { url: upstream },
     publicUrl: PUBLIC_URL,
     ...overrides,
-    oidc: {
-      issuer,
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      scopes: ['openid', 'profile', 'email', 'groups'],
-      ...(overrides.oidc as object | undefined),
-    },
+    oidc: { ...providerEntry(issuer), ...(overrides.oidc as object | undefined) },
     session,
   };
+}
+
+/** One `oidc` entry for the test client at `issuer`. */
+export function providerEntry(issuer: string): Record<string, unknown> {
+  return { issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: ['openid', 'profile', 'email', 'groups'] };
 }
 
 export function clientFor(backchannelBase: string, extra: Partial<ClientMetadata> = {}): ClientMetadata {
@@ -111,13 +111,20 @@ export async function submitLogin(browser: TestBrowser, form: Page, user = 'alic
 }
 
 /**
- * Runs a login from `{pathPrefix}/start?rd=...` up to the provider's redirect back, and returns
- * the callback URL without visiting it. Logs in on the provider's form when it shows one (a
- * browser already signed in at the provider goes straight through).
+ * Runs a login from `{pathPrefix}/start?rd=...` (at `provider`, when one is named) up to the
+ * provider's redirect back, and returns the callback URL without visiting it. Logs in on the
+ * provider's form when it shows one (a browser already signed in at the provider goes
+ * straight through).
  */
-export async function callbackUrl(browser: TestBrowser, rd = '/private', user = 'alice'): Promise<string> {
+export async function callbackUrl(
+  browser: TestBrowser,
+  rd = '/private',
+  user = 'alice',
+  provider?: string,
+): Promise<string> {
   const callback = `${PUBLIC_URL}/oauth2/callback`;
-  let page = await browser.fetch(`${PUBLIC_URL}/oauth2/start?rd=${encodeURIComponent(rd)}`);
+  const at = provider === undefined ? '' : `provider=${provider}&`;
+  let page = await browser.fetch(`${PUBLIC_URL}/oauth2/start?${at}rd=${encodeURIComponent(rd)}`);
   for (let hops = 0; hops < 10; hops++) {
     if (page.location?.startsWith(callback)) return page.location;
     if (page.location !== undefined) page = await browser.fetch(page.location);
@@ -126,4 +133,72 @@ export async function callbackUrl(browser: TestBrowser, rd = '/private', user = 
     } else break;
   }
   throw new Error(`the login did not come back to the callback (${page.status} at ${page.url})`);
+}
+
+export interface ProvidersStack {
+  /** The OpenID Providers that run, by name (one configured as down has none). */
+  readonly providers: Readonly<Record<string, TestProvider>>;
+  readonly upstream: EchoUpstream;
+  readonly sidecar: TestSidecar;
+  browser(): TestBrowser;
+  close(): Promise<void>;
+}
+
+export interface ProvidersStackOptions {
+  /** The `oidc` entries' names, in order; each gets a real provider unless it is in `down`. */
+  readonly names: readonly string[];
+  /** Providers configured at an address where nothing listens. */
+  readonly down?: readonly string[];
+  /** Sidecar config keys besides oidc (routes, session, ...). */
+  readonly config?: Record<string, unknown>;
+  /** Options of every provider that runs. */
+  readonly provider?: ProviderOptions;
+}
+
+/** One sidecar with `oidc` as a list of named providers, each a real oidc-provider. */
+export async function startProvidersStack(options: ProvidersStackOptions): Promise<ProvidersStack> {
+  const providers: Record<string, TestProvider> = {};
+  const issuers: Record<string, string> = {};
+  for (const name of options.names) {
+    if (options.down?.includes(name)) {
+      issuers[name] = `http://127.0.0.1:${await freePort()}`;
+    } else {
+      providers[name] = await startOidcProvider(options.provider);
+      issuers[name] = providers[name].issuer;
+    }
+  }
+  const upstream = await startEchoUpstream();
+  const oidc = options.names.map((name) => ({ name, ...providerEntry(issuers[name] as string) }));
+  const sidecar = await startTestSidecar({ ...sidecarConfig('', upstream.url, options.config), oidc });
+  for (const provider of Object.values(providers)) provider.addClient(clientFor(sidecar.url));
+  return {
+    providers,
+    upstream,
+    sidecar,
+    browser: () => new TestBrowser({ [PUBLIC_HOST]: sidecar.url }),
+    close: async () => {
+      await sidecar.stop();
+      await upstream.close();
+      await Promise.all(Object.values(providers).map((p) => p.close()));
+    },
+  };
+}
+
+/** The links of the provider choice page: provider name → start URL (absolute). */
+export function choiceLinks(page: Page): Record<string, string> {
+  const decode = (html: string) => html.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
+  const links = [...page.body.matchAll(/<a href="([^"]*)">([^<]*)<\/a>/g)];
+  return Object.fromEntries(links.map((m) => [decode(m[2] as string), new URL(decode(m[1] as string), page.url).href]));
+}
+
+/**
+ * Opens `path` on app.test without a session, picks `provider` on the choice page as a user
+ * would, and logs in there as `user`. Returns every hop after the provider's form.
+ */
+export async function loginAt(browser: TestBrowser, provider: string, user = 'alice', path = '/'): Promise<Page[]> {
+  const toChoice = await browser.navigate(`${PUBLIC_URL}${path}`);
+  const link = choiceLinks(toChoice[toChoice.length - 1] as Page)[provider];
+  if (link === undefined) throw new Error(`the choice page has no link for ${provider}`);
+  const toForm = await browser.navigate(link);
+  return submitLogin(browser, toForm[toForm.length - 1] as Page, user);
 }

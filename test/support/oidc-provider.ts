@@ -67,8 +67,9 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const adapter = memoryAdapter(); // kept when a client is added: the provider's state survives
   const build = () => {
-    provider = new Provider(issuer, configuration(clients, signingKey, options));
+    provider = new Provider(issuer, configuration(clients, signingKey, options, adapter));
     provider.on('grant.success', (ctx) => {
       const type = String(ctx.oidc.params?.grant_type ?? 'unknown');
       grants[type] = (grants[type] ?? 0) + 1;
@@ -99,56 +100,67 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
 
 type Payload = Record<string, unknown>;
 
-/** The provider's storage, in memory (its own default warns on every start). */
-class MemoryAdapter {
-  private static readonly rows = new Map<string, { payload: Payload; expiresAt: number }>();
-  private readonly name: string;
+/**
+ * The provider's storage, in memory (its own default warns on every start): one per provider,
+ * so that two providers in one test never see each other's codes, grants or sessions.
+ */
+function memoryAdapter() {
+  const rows = new Map<string, { payload: Payload; expiresAt: number }>();
+  return class MemoryAdapter {
+    private readonly name: string;
 
-  constructor(name: string) {
-    this.name = name;
-  }
-
-  private key(id: string): string {
-    return `${this.name}:${id}`;
-  }
-
-  async upsert(id: string, payload: Payload, expiresIn: number): Promise<void> {
-    MemoryAdapter.rows.set(this.key(id), { payload: { ...payload }, expiresAt: Date.now() + expiresIn * 1000 });
-  }
-
-  async find(id: string): Promise<Payload | undefined> {
-    const row = MemoryAdapter.rows.get(this.key(id));
-    return row && row.expiresAt > Date.now() ? row.payload : undefined;
-  }
-
-  async findByUid(uid: string): Promise<Payload | undefined> {
-    for (const [key, row] of MemoryAdapter.rows) {
-      if (key.startsWith(`${this.name}:`) && row.payload.uid === uid && row.expiresAt > Date.now()) return row.payload;
+    constructor(name: string) {
+      this.name = name;
     }
-    return undefined;
-  }
 
-  async findByUserCode(): Promise<undefined> {
-    return undefined;
-  }
+    private key(id: string): string {
+      return `${this.name}:${id}`;
+    }
 
-  async consume(id: string): Promise<void> {
-    const row = MemoryAdapter.rows.get(this.key(id));
-    if (row) row.payload.consumed = Math.floor(Date.now() / 1000);
-  }
+    async upsert(id: string, payload: Payload, expiresIn: number): Promise<void> {
+      rows.set(this.key(id), { payload: { ...payload }, expiresAt: Date.now() + expiresIn * 1000 });
+    }
 
-  async destroy(id: string): Promise<void> {
-    MemoryAdapter.rows.delete(this.key(id));
-  }
+    async find(id: string): Promise<Payload | undefined> {
+      const row = rows.get(this.key(id));
+      return row && row.expiresAt > Date.now() ? row.payload : undefined;
+    }
 
-  async revokeByGrantId(grantId: string): Promise<void> {
-    for (const [key, row] of MemoryAdapter.rows) if (row.payload.grantId === grantId) MemoryAdapter.rows.delete(key);
-  }
+    async findByUid(uid: string): Promise<Payload | undefined> {
+      for (const [key, row] of rows) {
+        if (key.startsWith(`${this.name}:`) && row.payload.uid === uid && row.expiresAt > Date.now())
+          return row.payload;
+      }
+      return undefined;
+    }
+
+    async findByUserCode(): Promise<undefined> {
+      return undefined;
+    }
+
+    async consume(id: string): Promise<void> {
+      const row = rows.get(this.key(id));
+      if (row) row.payload.consumed = Math.floor(Date.now() / 1000);
+    }
+
+    async destroy(id: string): Promise<void> {
+      rows.delete(this.key(id));
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      for (const [key, row] of rows) if (row.payload.grantId === grantId) rows.delete(key);
+    }
+  };
 }
 
-function configuration(clients: ClientMetadata[], key: JWK, options: ProviderOptions): Configuration {
+function configuration(
+  clients: ClientMetadata[],
+  key: JWK,
+  options: ProviderOptions,
+  adapter: ReturnType<typeof memoryAdapter>,
+): Configuration {
   return {
-    adapter: MemoryAdapter,
+    adapter,
     clients,
     jwks: { keys: [key] },
     cookies: { keys: ['provider cookie key for tests only'] },
