@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // auth-sidecar [serve] | check-config | hash-password | explain | --version
 // Exit codes: 0 ok, 1 runtime failure, 64 usage error, 78 invalid configuration.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hashPasswordCommand } from './authn/basic/hash-password-command.ts';
 import { configFileOf } from './config/env.ts';
@@ -10,6 +9,7 @@ import { ConfigError, EXIT_CONFIG, EXIT_USAGE } from './errors.ts';
 import { explainCommand } from './explain-command.ts';
 import { startSidecar } from './main.ts';
 import { buildRuntime, offlineServices, retireRuntime } from './runtime.ts';
+import { version } from './version.ts';
 
 const USAGE = `usage: auth-sidecar [serve] [--config FILE]
        auth-sidecar check-config [--config FILE]
@@ -30,11 +30,6 @@ const COMMANDS: Record<string, Command> = {
   'hash-password': (args) => hashPasswordCommand(args, process),
   explain: (args) => explainCommand(args, { usageError, reportConfigError }),
 };
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AUTH_METHODS, type AuthMethod } from '../auth-methods.ts';
 import { parseCidr } from '../net/address.ts';
 import { globProblem } from '../net/glob.ts';
+import { blockedFetchPort } from './bad-ports.ts';
 
 /** Key names whose value is a secret: each also accepts `<key>File`, and is never echoed. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['secret', 'clientSecret', 'password', 'sentinelPassword']);
@@ -60,6 +61,18 @@ const httpUrl = (what: string) =>
     }
   }, `must be an absolute http(s) ${what} URL`);
 
+/** A URL the sidecar itself fetches (discovery, JWKS): fetch must not refuse its port. */
+const fetchedUrl = (what: string) =>
+  httpUrl(what).superRefine((value, ctx) => {
+    const port = blockedFetchPort(value);
+    if (port !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `port ${port} is one that fetch refuses to connect to (a "bad port" of the Fetch standard); use another port`,
+      });
+    }
+  });
+
 const origin = z.string({ error: 'must be a URL' }).refine((v) => {
   try {
     const url = new URL(v);
@@ -110,9 +123,9 @@ const jwtAlgorithm = z.enum([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS], {
 
 const jwtEntry = z.strictObject(
   {
-    issuer: httpUrl('issuer').optional(),
+    issuer: fetchedUrl('issuer').optional(),
     audience: oneOrMoreStrings,
-    jwksUri: httpUrl('JWKS').optional(),
+    jwksUri: fetchedUrl('JWKS').optional(),
     keysFile: nonEmptyString.optional(),
     secret: nonEmptyString.optional(),
     algorithms: z.array(jwtAlgorithm, { error: 'must be a list of algorithms' }).min(1, 'must not be empty').optional(),
@@ -126,7 +139,7 @@ const jwtEntry = z.strictObject(
 export type JwtEntryInput = z.input<typeof jwtEntry>;
 
 const oidcSchema = z.strictObject({
-  issuer: httpUrl('issuer'),
+  issuer: fetchedUrl('issuer'),
   clientId: nonEmptyString,
   clientSecret: nonEmptyString.optional(),
   scopes: stringList.default(['openid', 'profile', 'email']),

@@ -55,6 +55,7 @@ export function buildLogin(
     redirectUri,
     scopes: oidc.scopes,
     logger: services.logger,
+    onDiscovery: (result: 'success' | 'failure') => services.metrics.oidcDiscoveries.inc({ result }),
   };
   const same =
     previous && JSON.stringify(previous.client.options, omitLogger) === JSON.stringify(clientOptions, omitLogger);
