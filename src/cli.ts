@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// auth-sidecar [serve] | check-config | hash-password | explain | --version
+// auth-sidecar [serve] | check-config | hash-password | explain | --version; COMMAND --help
 // Exit codes: 0 ok, 1 runtime failure, 64 usage error, 78 invalid configuration.
-import { parseArgs } from 'node:util';
 import { hashPasswordCommand } from './authn/basic/hash-password-command.ts';
+import { parseCommandLine, UsageError, wantsHelp } from './cli-args.ts';
+import { type CommandName, HELP, OVERVIEW, USAGE } from './cli-help.ts';
 import { configFileOf } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError, EXIT_CONFIG, EXIT_USAGE } from './errors.ts';
@@ -11,25 +12,17 @@ import { startSidecar } from './main.ts';
 import { buildRuntime, offlineServices, retireRuntime } from './runtime.ts';
 import { version } from './version.ts';
 
-const USAGE = `usage: auth-sidecar [serve] [--config FILE]
-       auth-sidecar check-config [--config FILE]
-       auth-sidecar hash-password [--user NAME] < password
-       auth-sidecar explain [--config FILE] [-X METHOD] [--token JWT | --basic USER:PASSWORD |
-                            --claims JSON [--via jwt|session]] [-H "Name: value"]... PATH
-       auth-sidecar --version
-
-The config file may also be named by AUTH_SIDECAR_CONFIG; any key can be set by an
-AUTH_SIDECAR_* variable (see the README). explain's --token - and --basic - read the
-credential from stdin.`;
-
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
+const COMMANDS: Record<CommandName, Command> = {
   serve,
   'check-config': checkConfig,
   'hash-password': (args) => hashPasswordCommand(args, process),
-  explain: (args) => explainCommand(args, { usageError, reportConfigError }),
+  explain: (args) =>
+    explainCommand(args, { usageError: (message) => usageError(message, 'explain'), reportConfigError }),
 };
+
+const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -37,28 +30,40 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`auth-sidecar ${version()}\n`);
     return 0;
   }
-  if (first === '--help' || first === '-h' || first === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  if (first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {
+    process.stdout.write(`${OVERVIEW}\n`);
     return 0;
   }
-  if (first === undefined || first.startsWith('-')) return serve(argv);
-  const command = COMMANDS[first];
-  if (!command) return usageError(`unknown command "${first}"`);
-  return command(rest);
+  // `auth-sidecar help explain` as `auth-sidecar explain --help`.
+  if (first === 'help') return main([...rest, '--help']);
+  const [name, args] = first === undefined || first.startsWith('-') ? ['serve', argv] : [first, rest];
+  if (!isCommand(name)) {
+    process.stderr.write(`auth-sidecar: unknown command "${name}"\n${OVERVIEW}\n`);
+    return EXIT_USAGE;
+  }
+  if (wantsHelp(args)) {
+    process.stdout.write(`${HELP[name]}\n`);
+    return 0;
+  }
+  return COMMANDS[name](args);
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`auth-sidecar: ${message}\n${USAGE}\n`);
+/** Says what is wrong, the command's usage line, and where the full help is; exit 64. */
+function usageError(message: string, command: CommandName): number {
+  process.stderr.write(
+    `auth-sidecar ${command}: ${message}\n${USAGE[command]}\n"auth-sidecar ${command} --help" explains every option.\n`,
+  );
   return EXIT_USAGE;
 }
 
 /** The config file the arguments name (see configFileOf), or null after a usage error. */
-function configFileFrom(args: string[]): string | undefined | null {
+function configFileFrom(args: string[], command: CommandName): string | undefined | null {
   try {
-    const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+    const { values } = parseCommandLine(args, { config: { type: 'string', short: 'c' } });
     return configFileOf(values.config);
   } catch (error) {
-    usageError((error as Error).message);
+    if (!(error instanceof UsageError)) throw error;
+    usageError(error.message, command);
     return null;
   }
 }
@@ -70,7 +75,7 @@ function reportConfigError(error: unknown): number {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const configFile = configFileFrom(args);
+  const configFile = configFileFrom(args, 'serve');
   if (configFile === null) return EXIT_USAGE;
   let sidecar: Awaited<ReturnType<typeof startSidecar>>;
   try {
@@ -112,7 +117,7 @@ async function serve(args: string[]): Promise<number> {
 
 /** Validates the config and every file it names, without listening or calling the network. */
 async function checkConfig(args: string[]): Promise<number> {
-  const configFile = configFileFrom(args);
+  const configFile = configFileFrom(args, 'check-config');
   if (configFile === null) return EXIT_USAGE;
   try {
     const { config } = loadConfig({ file: configFile });

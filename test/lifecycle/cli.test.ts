@@ -188,8 +188,64 @@ describe('auth-sidecar serve', () => {
 });
 
 describe('usage errors', () => {
-  it('exits 64 for an unknown command or option', async () => {
-    expect((await runCli(['frobnicate'])).code).toBe(64);
-    expect((await runCli(['check-config', '--bogus'])).code).toBe(64);
+  it('exits 64 for an unknown command or option, saying so in plain words', async () => {
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('auth-sidecar: unknown command "frobnicate"');
+    for (const [args, message] of [
+      [['check-config', '--bogus'], 'auth-sidecar check-config: unknown option --bogus'],
+      [['serve', '--config'], 'auth-sidecar serve: --config needs a value'],
+      [['check-config', 'extra'], 'auth-sidecar check-config: unexpected argument "extra"'],
+      [['explain', '--claims'], 'auth-sidecar explain: --claims needs a value'],
+      [['hash-password', '--user', '--bogus'], 'auth-sidecar hash-password: --user needs a value'],
+    ] as const) {
+      const result = await runCli([...args]);
+      expect(result.code, args.join(' ')).toBe(64);
+      expect(result.stderr).toContain(`${message}\nusage: auth-sidecar `);
+      // Never node:util's own wording ("Unknown option '--bogus'. To specify a positional ...").
+      expect(result.stderr).not.toMatch(/positional argument|Unknown option|ERR_PARSE_ARGS/);
+    }
+  });
+});
+
+describe('--help', () => {
+  it('prints a help text for every command, on stdout, and exits 0', async () => {
+    for (const command of ['serve', 'check-config', 'hash-password', 'explain']) {
+      for (const flag of ['--help', '-h']) {
+        const result = await runCli([command, flag]);
+        expect(result.code, `${command} ${flag}`).toBe(0);
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toMatch(new RegExp(`^usage: auth-sidecar (\\[serve\\]|${command})`));
+        expect(result.stdout).toContain('-h, --help');
+        expect(result.stdout).toContain('exit codes:');
+      }
+    }
+    const overview = await runCli(['--help']);
+    expect(overview.code).toBe(0);
+    expect(overview.stdout).toContain('"auth-sidecar COMMAND --help" explains each command');
+    expect((await runCli(['help', 'explain'])).stdout).toBe((await runCli(['explain', '--help'])).stdout);
+  });
+
+  it('explains every option of explain, --via and -H included', async () => {
+    const { stdout } = await runCli(['explain', '--help']);
+    for (const option of [
+      '-X, --method METHOD',
+      '-H, --header',
+      '--token JWT',
+      '--token -',
+      '--basic USER:PASSWORD',
+      '--basic -',
+      '--claims JSON',
+      '--via jwt|session',
+      '-c, --config FILE',
+    ]) {
+      expect(stdout).toContain(option);
+    }
+  });
+
+  it('comes before any other check: a command with --help neither reads a config nor stdin', async () => {
+    const result = await runCli(['check-config', '--config', '/does/not/exist.yaml', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: auth-sidecar check-config/);
   });
 });

@@ -1,9 +1,12 @@
-// `auth-sidecar hash-password [--user NAME]`: reads a password on stdin and prints the bcrypt
-// hash (cost 10) an htpasswd line holds, or `NAME:hash`. The password never appears in argv
-// (which other users of the machine can read) and the stdin's trailing newline is not part
-// of it. A password bcrypt would silently cut (over 72 bytes) is refused, not truncated.
-import type { Readable, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
+// `auth-sidecar hash-password [--user NAME]`: prints the bcrypt hash (cost 10) an htpasswd
+// line holds, or `NAME:hash`. The password never appears in argv (which other users of the
+// machine can read). On a terminal it is typed twice without being shown, and two that
+// differ are refused (a typo would lock the user out); from a pipe it is all of stdin, less
+// one trailing newline. A password bcrypt would silently cut (over 72 bytes) is refused.
+import { createInterface } from 'node:readline';
+import { type Readable, Writable } from 'node:stream';
+import { parseCommandLine, UsageError } from '../../cli-args.ts';
+import { USAGE } from '../../cli-help.ts';
 import { BCRYPT_MAX_PASSWORD_BYTES, hashNewPassword } from './password-hash.ts';
 
 export interface CommandIo {
@@ -13,23 +16,34 @@ export interface CommandIo {
 }
 
 const EXIT_USAGE = 64;
+/** A shell's exit code for Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const BAD_USER_NAME = /[:\x00-\x1f\x7f]/;
+
+class Interrupted extends Error {}
 
 export async function hashPasswordCommand(args: string[], io: CommandIo): Promise<number> {
   let user: string | undefined;
   try {
-    const { values } = parseArgs({ args, options: { user: { type: 'string', short: 'u' } }, strict: true });
-    user = values.user;
+    user = parseCommandLine(args, { user: { type: 'string', short: 'u' } }).values.user;
   } catch (error) {
-    return fail(io, (error as Error).message);
+    if (!(error instanceof UsageError)) throw error;
+    return fail(io, error.message);
   }
   if (user !== undefined && (user === '' || BAD_USER_NAME.test(user))) {
     return fail(io, '--user must be a non-empty name without colons or control characters');
   }
-  if (io.stdin.isTTY) io.stderr.write('Password (then Enter): ');
-  const password = withoutTrailingNewline(await readPassword(io.stdin));
-  if (password.length === 0) return fail(io, 'no password on stdin');
+  let password: Buffer;
+  try {
+    password = io.stdin.isTTY ? await askTwice(io) : withoutTrailingNewline(await readAll(io.stdin));
+  } catch (error) {
+    if (error instanceof UsageError) return fail(io, error.message);
+    if (!(error instanceof Interrupted)) throw error;
+    io.stderr.write('auth-sidecar hash-password: interrupted, nothing printed\n');
+    return EXIT_INTERRUPTED;
+  }
+  if (password.length === 0) return fail(io, io.stdin.isTTY ? 'no password typed' : 'no password on stdin');
   if (password.length > BCRYPT_MAX_PASSWORD_BYTES) {
     return fail(io, `the password is longer than ${BCRYPT_MAX_PASSWORD_BYTES} bytes, all bcrypt can use`);
   }
@@ -38,13 +52,39 @@ export async function hashPasswordCommand(args: string[], io: CommandIo): Promis
   return 0;
 }
 
-/** All of stdin; from a terminal, the first line. */
-async function readPassword(stdin: CommandIo['stdin']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) {
-    chunks.push(Buffer.from(chunk as Buffer));
-    if (stdin.isTTY && chunks.at(-1)?.includes(0x0a)) break;
+/** Asks on the terminal twice, without echo; throws UsageError when the two differ. */
+async function askTwice(io: CommandIo): Promise<Buffer> {
+  const first = await askHidden(io, 'Password: ');
+  if (first === '') return Buffer.alloc(0);
+  const second = await askHidden(io, 'Again: ');
+  if (second !== first) throw new UsageError('the two passwords differ; nothing printed');
+  return Buffer.from(first, 'utf8');
+}
+
+/**
+ * One line from the terminal, not shown as it is typed: readline puts the terminal in raw
+ * mode (so the terminal does not echo) and edits the line (backspace, Ctrl-U), and its own
+ * echo goes to a sink. The prompt goes to stderr: stdout is often an htpasswd file.
+ */
+async function askHidden(io: CommandIo, prompt: string): Promise<string> {
+  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const reader = createInterface({ input: io.stdin, output: sink, terminal: true });
+  io.stderr.write(prompt);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      reader.once('line', resolve);
+      reader.once('SIGINT', () => reject(new Interrupted()));
+      reader.once('close', () => reject(new Interrupted())); // Ctrl-D
+    });
+  } finally {
+    reader.close();
+    io.stderr.write('\n');
   }
+}
+
+async function readAll(stdin: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
 }
 
@@ -54,8 +94,6 @@ function withoutTrailingNewline(bytes: Buffer): Buffer {
 }
 
 function fail(io: CommandIo, message: string): number {
-  io.stderr.write(
-    `auth-sidecar hash-password: ${message}\nusage: auth-sidecar hash-password [--user NAME] < password\n`,
-  );
+  io.stderr.write(`auth-sidecar hash-password: ${message}\n${USAGE['hash-password']}\n`);
   return EXIT_USAGE;
 }
