@@ -182,7 +182,7 @@ const basicSchema = z.strictObject({
 });
 
 const cookieSecret = z.string({ error: 'must be a string' }).refine((v) => Buffer.byteLength(v) >= 32, {
-  message: 'must be at least 32 bytes',
+  message: 'must be at least 32 bytes; make one with `openssl rand -base64 32`',
 });
 
 const sessionSchema = z
@@ -237,7 +237,13 @@ const authSetting = z.union(
       .array(z.enum(AUTH_METHODS, { error: `must be one of ${AUTH_METHODS.join(', ')}` }))
       .min(1, 'must not be empty; use "none" for a public route'),
   ],
-  { error: `must be "none" or a list of ${AUTH_METHODS.join(', ')}` },
+  {
+    // `auth: "jwt"` is the likeliest slip: say how to write it.
+    error: (issue) =>
+      typeof issue.input === 'string' && (AUTH_METHODS as readonly string[]).includes(issue.input)
+        ? `must be "none" or a list of methods: use ["${issue.input}"]`
+        : `must be "none" or a list of ${AUTH_METHODS.join(', ')}`,
+  },
 );
 
 const httpMethod = z
@@ -500,8 +506,10 @@ export function isTlsNode(address: string): boolean {
 function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, ctx: Ctx): void {
   routes.forEach((route, index) => {
     if (!isObject(route)) return;
-    if (Array.isArray(route.auth)) {
-      for (const method of route.auth) {
+    // A lone method (`auth: "jwt"`, refused above for its shape) is checked as the list it means.
+    const methods = typeof route.auth === 'string' && route.auth !== 'none' ? [route.auth] : route.auth;
+    if (Array.isArray(methods)) {
+      for (const method of methods) {
         if ((AUTH_METHODS as readonly unknown[]).includes(method) && !configured.has(method as AuthMethod)) {
           ctx.addIssue({
             code: 'custom',
