@@ -55,6 +55,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- end }}
 
+{{/* The pod's ServiceAccount: the one created, the one named, or none (the namespace's default). */}}
+{{- define "auth-sidecar.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "auth-sidecar.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{- define "auth-sidecar.configMapName" -}}
 {{- include "auth-sidecar.fullname" . }}
 {{- end }}
@@ -251,10 +260,12 @@ lifecycle:
   {{- end }}
   args: ["serve", "--config", "{{ include "auth-sidecar.configDir" . }}/config.yaml"]
   ports:
-    - name: http
+    # Names no app uses: in a pod of another chart, an app port also named "http" would win a
+    # Service's targetPort (the first container that declares the name) and skip the sidecar.
+    - name: sidecar-http
       containerPort: {{ $s.port }}
       protocol: TCP
-    - name: admin
+    - name: sidecar-admin
       containerPort: {{ $s.adminPort }}
       protocol: TCP
   {{- with $s.env }}
@@ -264,17 +275,17 @@ lifecycle:
   startupProbe:
     httpGet:
       path: /healthz
-      port: admin
+      port: sidecar-admin
     {{- toYaml $s.probes.startup | nindent 4 }}
   livenessProbe:
     httpGet:
       path: /healthz
-      port: admin
+      port: sidecar-admin
     {{- toYaml $s.probes.liveness | nindent 4 }}
   readinessProbe:
     httpGet:
       path: /readyz
-      port: admin
+      port: sidecar-admin
     {{- toYaml $s.probes.readiness | nindent 4 }}
   {{- include "auth-sidecar.preStop" $s.preStopSleepSeconds | nindent 2 }}
   {{- with $s.resources }}
