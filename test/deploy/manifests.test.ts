@@ -429,7 +429,7 @@ spec:
     const pod = podSpecOf(only(ofKind(objects, 'Deployment'), ''));
     expectSidecarPod(pod);
     expectUniquePortNames(pod);
-    expect(sidecarOf(pod).image).toBe('auth-sidecar:0.1.0');
+    expect(sidecarOf(pod).image).toBe('ghcr.io/auth-sidecar/auth-sidecar:0.2.0');
     const volume = (pod.volumes as { name: string; configMap?: { name: string } }[]).find((v) => v.configMap);
     expect(volume?.configMap?.name).toBe('shop-auth-sidecar');
     const data = only(ofKind(objects, 'ConfigMap'), 'ConfigMap').data as Record<string, string>;

@@ -38,7 +38,7 @@ restartPolicy: Always when sidecar.native is true).
 
 {{/* The image tag when sidecar.image.tag is empty; kept equal to Chart.yaml's appVersion (tested). */}}
 {{- define "auth-sidecar.appVersion" -}}
-{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.1.0{{ end -}}
+{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.2.0{{ end -}}
 {{- end }}
 
 {{- define "auth-sidecar.selectorLabels" -}}
