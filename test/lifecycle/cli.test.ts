@@ -1,4 +1,6 @@
 // The CLI as a user runs it: commands, exit codes, what goes to stdout and stderr.
+
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli, serveCli } from '../support/cli.ts';
 import { tempDir } from '../support/sidecar.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
 
 const VALID = {
   upstream: { url: 'http://127.0.0.1:5000' },
@@ -247,5 +251,28 @@ describe('--help', () => {
     const result = await runCli(['check-config', '--config', '/does/not/exist.yaml', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^usage: auth-sidecar check-config/);
+  });
+});
+
+describe('which Node.js', () => {
+  it("npx auth-sidecar in the checkout runs on the project's Node 24 and prints no engine warnings", () => {
+    const result = spawnSync('npx', ['auth-sidecar', '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^auth-sidecar \d+\.\d+\.\d+\n$/);
+    const node = spawnSync('npx', ['-c', 'node --version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(node.stdout).toMatch(/^v24\./);
+  });
+
+  it('after npm ci, says once which Node runs the project when npm itself runs on an older one', () => {
+    const notice = (agent: string) =>
+      spawnSync(process.execPath, ['scripts/node-notice.ts'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, npm_config_user_agent: agent },
+      }).stdout;
+    expect(notice('npm/11.19.1 node/v20.20.2 linux x64 workspaces/false')).toBe(
+      `auth-sidecar: npm runs on Node.js 20.20.2; this project brings its own Node.js ${process.versions.node} (node_modules/.bin/node), and every npm script and "npx auth-sidecar" run on it. Outside npm, use Node.js 24.\n`,
+    );
+    expect(notice('npm/11.6.0 node/v24.21.0 linux x64 workspaces/false')).toBe('');
   });
 });
