@@ -4,7 +4,7 @@
 export type CommandName = 'serve' | 'check-config' | 'hash-password' | 'explain';
 
 const CONFIG_OPTION = `  -c, --config FILE     the YAML config file (default: $AUTH_SIDECAR_CONFIG); any
-                        key can also be set by an AUTH_SIDECAR_* variable (see the README)`;
+                        key can also be set by an AUTH_SIDECAR_* variable (docs/configuration.md)`;
 const HELP_OPTION = '  -h, --help            this text';
 
 export const USAGE: Readonly<Record<CommandName, string>> = {

@@ -1,5 +1,5 @@
 // Reading the shape of the zod schema: which types a key path accepts (so environment values
-// can be typed), and which keys exist with their defaults (for the README reference).
+// can be typed), and which keys exist with their defaults (for the reference in docs/configuration.md).
 // zod keeps a schema's definition in `_zod.def`; wrappers (optional, default, prefault, pipe
 // from transforms) point to what they wrap.
 
