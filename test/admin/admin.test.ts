@@ -1,11 +1,12 @@
 // The admin listener: probes and metrics, never proxied.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, metricsText, metricValue, readiness } from '../support/admin.ts';
+import { metricsText, metricValue, readiness } from '../support/admin.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { freePort } from '../support/free-port.ts';
 import { AUDIENCE, createSigningKey, ISSUER, type JwksServer, signToken, startJwksServer } from '../support/keys.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
 let jwks: JwksServer;
@@ -161,7 +162,7 @@ describe('/metrics beyond the request path', () => {
     ];
     try {
       const [redis, dead] = stores as [TestSidecar, TestSidecar];
-      await eventually(async () => (await readiness(redis.adminUrl)).status === 200, 5000, 'Redis answers');
+      await eventually(async () => (await readiness(redis.adminUrl)).status === 200, 'Redis to answer');
       expect((await readiness(dead.adminUrl)).status).toBe(503);
       const ping = (result: string) =>
         `auth_sidecar_session_store_operations_total{backend="redis",operation="ping",result="${result}"}`;

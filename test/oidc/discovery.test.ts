@@ -2,12 +2,13 @@
 // it as a failing `oidc` check in /readyz without taking the pod out of the Service (bearer
 // and basic still work), counts it, and finds the provider by itself when it answers again.
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, metricValue, readiness } from '../support/admin.ts';
+import { metricValue, readiness } from '../support/admin.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { freePort } from '../support/free-port.ts';
 import { clientFor, PUBLIC_URL, sidecarConfig } from '../support/login-stack.ts';
 import { startOidcProvider, type TestProvider } from '../support/oidc-provider.ts';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.ts';
+import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream | undefined;
 let sidecar: TestSidecar | undefined;
@@ -29,6 +30,7 @@ describe('OpenID Provider discovery', () => {
 
     await eventually(
       async () => (await readiness(adminUrl)).body.checks.oidc?.error !== 'discovery has not finished yet',
+      'the first discovery to fail',
     );
     const down = await readiness(adminUrl);
     expect(down.status).toBe(200);
@@ -47,7 +49,9 @@ describe('OpenID Provider discovery', () => {
     // The provider comes up where the issuer points; probes alone bring the check back.
     provider = await startOidcProvider({ port });
     provider.addClient(clientFor(sidecar.url));
-    await eventually(async () => (await readiness(adminUrl)).body.checks.oidc?.ok === true, 15_000, 'oidc check ok');
+    await eventually(async () => (await readiness(adminUrl)).body.checks.oidc?.ok === true, 'the oidc check to pass', {
+      timeoutMs: 15_000,
+    });
     expect(await metricValue(adminUrl, 'auth_sidecar_oidc_discovery_total{result="success"}')).toBe(1);
     const start = await fetch(`${sidecar.url}/oauth2/start?rd=/`, {
       redirect: 'manual',

@@ -19,12 +19,3 @@ export async function metricValue(adminUrl: string, series: string): Promise<num
   const line = (await metricsText(adminUrl)).split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
-
-/** Polls until `check` holds (waiting for an event the sidecar reports, never a fixed sleep). */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -10,7 +10,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { SessionStore } from '../../sessions/store.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
 import type { Identity } from '../identity.ts';
-import { CredentialCache } from './credential-cache.ts';
+import { type CacheOutcome, CredentialCache } from './credential-cache.ts';
 import { type BasicCredentials, parseBasicCredentials } from './credentials.ts';
 import { Lockout } from './lockout.ts';
 import { passwordMatches } from './password-hash.ts';
@@ -33,6 +33,8 @@ export class BasicAuthenticator implements Authenticator {
   private readonly metrics: Metrics;
   private readonly cache: CredentialCache;
   private readonly lockout: Lockout;
+  /** Bound once: a request increments a counter child, it builds no label object. */
+  private readonly cacheOutcomes: Record<CacheOutcome, ReturnType<Metrics['basicCredentialCache']['labels']>>;
 
   constructor(options: BasicAuthenticatorOptions) {
     const { config, metrics } = options;
@@ -40,6 +42,10 @@ export class BasicAuthenticator implements Authenticator {
     this.directory = options.directory;
     this.store = options.store;
     this.metrics = metrics;
+    this.cacheOutcomes = {
+      hit: metrics.basicCredentialCache.labels('hit'),
+      miss: metrics.basicCredentialCache.labels('miss'),
+    };
     this.cache = new CredentialCache({ ttlMs: config.cache.ttlSeconds * 1000, maxEntries: config.cache.maxEntries });
     this.lockout = new Lockout(
       {
@@ -63,7 +69,7 @@ export class BasicAuthenticator implements Authenticator {
     const { identity, outcome } = await this.cache.resolve(credentials.raw, () =>
       this.verify(credentials, clientAddress),
     );
-    this.metrics.basicCredentialCache.inc({ result: outcome });
+    this.cacheOutcomes[outcome].inc();
     if (identity === null) {
       throw new UnauthorizedError({
         method: 'basic',
