@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli, serveCli } from '../support/cli.ts';
+import { type CliResult, runCli, serveCli } from '../support/cli.ts';
 import { tempDir } from '../support/sidecar.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -196,14 +196,16 @@ describe('usage errors', () => {
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toContain('auth-sidecar: unknown command "frobnicate"');
-    for (const [args, message] of [
+    const cases = [
       [['check-config', '--bogus'], 'auth-sidecar check-config: unknown option --bogus'],
       [['serve', '--config'], 'auth-sidecar serve: --config needs a value'],
       [['check-config', 'extra'], 'auth-sidecar check-config: unexpected argument "extra"'],
       [['explain', '--claims'], 'auth-sidecar explain: --claims needs a value'],
       [['hash-password', '--user', '--bogus'], 'auth-sidecar hash-password: --user needs a value'],
-    ] as const) {
-      const result = await runCli([...args]);
+    ] as const;
+    const results = await Promise.all(cases.map(([args]) => runCli([...args])));
+    for (const [index, [args, message]] of cases.entries()) {
+      const result = results[index] as CliResult;
       expect(result.code, args.join(' ')).toBe(64);
       expect(result.stderr).toContain(`${message}\nusage: auth-sidecar `);
       // Never node:util's own wording ("Unknown option '--bogus'. To specify a positional ...").
@@ -214,20 +216,29 @@ describe('usage errors', () => {
 
 describe('--help', () => {
   it('prints a help text for every command, on stdout, and exits 0', async () => {
-    for (const command of ['serve', 'check-config', 'hash-password', 'explain']) {
-      for (const flag of ['--help', '-h']) {
-        const result = await runCli([command, flag]);
-        expect(result.code, `${command} ${flag}`).toBe(0);
-        expect(result.stderr).toBe('');
-        expect(result.stdout).toMatch(new RegExp(`^usage: auth-sidecar (\\[serve\\]|${command})`));
-        expect(result.stdout).toContain('-h, --help');
-        expect(result.stdout).toContain('exit codes:');
-      }
+    // --help for two commands, -h for the other two, and both spellings give the same text.
+    const runs = [
+      ['serve', '--help'],
+      ['check-config', '-h'],
+      ['hash-password', '--help'],
+      ['explain', '-h'],
+      ['explain', '--help'],
+      ['help', 'explain'],
+      ['--help'],
+    ].map((args) => runCli(args));
+    const [serve, check, hash, explainShort, explainLong, helpExplain, overview] = await Promise.all(runs);
+    const commands = { serve, 'check-config': check, 'hash-password': hash, explain: explainShort };
+    for (const [command, result] of Object.entries(commands)) {
+      expect(result?.code, command).toBe(0);
+      expect(result?.stderr).toBe('');
+      expect(result?.stdout).toMatch(new RegExp(`^usage: auth-sidecar (\\[serve\\]|${command})`));
+      expect(result?.stdout).toContain('-h, --help');
+      expect(result?.stdout).toContain('exit codes:');
     }
-    const overview = await runCli(['--help']);
-    expect(overview.code).toBe(0);
-    expect(overview.stdout).toContain('"auth-sidecar COMMAND --help" explains each command');
-    expect((await runCli(['help', 'explain'])).stdout).toBe((await runCli(['explain', '--help'])).stdout);
+    expect(explainLong?.stdout).toBe(explainShort?.stdout);
+    expect(helpExplain?.stdout).toBe(explainShort?.stdout);
+    expect(overview?.code).toBe(0);
+    expect(overview?.stdout).toContain('"auth-sidecar COMMAND --help" explains each command');
   });
 
   it('explains every option of explain, --via and -H included', async () => {
