@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # auth-sidecar: build with dev dependencies, run with production ones only.
 #
-#   docker build -t auth-sidecar:0.1.0 .
+#   docker build -t auth-sidecar:0.2.0 .
 #   docker run --rm -v "$PWD/config.yaml:/etc/auth-sidecar/config/config.yaml:ro" \
-#     --read-only --tmpfs /tmp -p 4180:4180 -p 4181:4181 auth-sidecar:0.1.0
+#     --read-only --tmpfs /tmp -p 4180:4180 -p 4181:4181 auth-sidecar:0.2.0
 #
 # What the run stage guarantees (test/deploy/dockerfile.test.ts checks these rules):
 # - a numeric non-root user, so Kubernetes can verify runAsNonRoot;

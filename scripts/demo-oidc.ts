@@ -2,7 +2,7 @@
 // A local OpenID Provider (panva's oidc-provider, as the tests use; users alice and bob), the
 // example Flask app, and auth-sidecar in front of it with sessions in Redis. Open the printed
 // URL in a browser. Ctrl-C stops everything. Ports: DEMO_PORT (4180), DEMO_ADMIN_PORT (4181),
-// DEMO_APP_PORT (5000), DEMO_IDP_PORT (4190); Redis: DEMO_REDIS_URL (redis://127.0.0.1:6379/0);
+// DEMO_APP_PORT (5000), DEMO_IDP_PORT (4191); Redis: DEMO_REDIS_URL (redis://127.0.0.1:6379/0);
 // files go to DEMO_DIR (default .demo-oidc/).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
+import { blockedFetchPort } from '../src/config/bad-ports.ts';
 import { PASSWORD, startOidcProvider, USERS } from '../test/support/oidc-provider.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -17,7 +18,8 @@ const dir = process.env.DEMO_DIR ?? join(root, '.demo-oidc');
 const port = Number(process.env.DEMO_PORT ?? 4180);
 const adminPort = Number(process.env.DEMO_ADMIN_PORT ?? 4181);
 const appPort = Number(process.env.DEMO_APP_PORT ?? 5000);
-const idpPort = Number(process.env.DEMO_IDP_PORT ?? 4190);
+// Not 4190: fetch refuses that port (a "bad port" of the Fetch standard), and so would the sidecar.
+const idpPort = Number(process.env.DEMO_IDP_PORT ?? 4191);
 const redisUrl = process.env.DEMO_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 // The browser's origin: "localhost", so its cookies never mix with the provider's (127.0.0.1).
 const publicUrl = `http://localhost:${port}`;
@@ -81,20 +83,34 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Ch
 
 let stopping = false;
 
-/** /readyz answers 200 once the sidecar listens and both Redis and the app answer. */
+/**
+ * /readyz answers 200 once the sidecar listens and both Redis and the app answer; the demo
+ * also waits for the provider's discovery (the `oidc` check), and stops with its reason when
+ * that fails, since no login could work.
+ */
 async function waitUntilReady(): Promise<void> {
   const deadline = Date.now() + 20_000;
+  let last = 'no answer';
   while (Date.now() < deadline) {
-    const status = await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
-      (r) => r.status,
-      () => 0,
+    const answer = await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as Readiness }),
+      () => undefined,
     );
-    if (status === 200) return;
+    const oidc = answer?.body.checks.oidc;
+    if (answer?.status === 200 && oidc?.ok) return;
+    if (oidc && !oidc.ok) last = `oidc: ${oidc.error}`;
     await new Promise((r) => setTimeout(r, 200));
   }
-  fail(`the sidecar did not become ready (http://127.0.0.1:${adminPort}/readyz)`);
+  fail(`the sidecar did not become ready (http://127.0.0.1:${adminPort}/readyz): ${last}`);
 }
 
+interface Readiness {
+  checks: Record<string, { ok: boolean; error?: string }>;
+}
+
+if (blockedFetchPort(`http://127.0.0.1:${idpPort}`) !== undefined) {
+  fail(`DEMO_IDP_PORT ${idpPort} is a port that fetch refuses to connect to; pick another`);
+}
 if (spawnSync('python3', ['-c', 'import flask'], { stdio: 'ignore' }).status !== 0) {
   fail('the example app needs python3 with Flask: pip install -r examples/flask/requirements.txt');
 }

@@ -20,6 +20,8 @@ declare -A packages=(
   # Real forward-auth consumers (test/forward-auth/consumers.test.ts).
   [nginx]=nginx
   [caddy]=caddy
+  # actionlint runs it on the workflows' shell steps (test/deploy/release.test.ts).
+  [shellcheck]=shellcheck
 )
 
 missing=()
@@ -53,11 +55,13 @@ if ! python3 -c 'import flask' 2>/dev/null; then
   }
 fi
 
-# Deploy tests: helm and kubeconform, built once from the Go module proxy into Go's bin folder
-# (where the tests look for them too; kept between runs on the same machine). kubectl comes
-# with the machine.
+# Deploy tests: helm and kubeconform, and actionlint for the GitHub workflows, built once from
+# the Go module proxy into Go's bin folder (where the tests look for them too; kept between runs
+# on the same machine). kubectl comes with the machine.
 gobin="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
-for tool in helm@helm.sh/helm/v3/cmd/helm@v3.22.0 kubeconform@github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0; do
+for tool in helm@helm.sh/helm/v3/cmd/helm@v3.22.0 \
+  kubeconform@github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0 \
+  actionlint@github.com/rhysd/actionlint/cmd/actionlint@v1.7.12; do
   name="${tool%%@*}"
   if ! have "$name" && [ ! -x "$gobin/$name" ]; then
     echo "test-deps: building $name with go install (once)"

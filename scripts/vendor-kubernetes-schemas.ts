@@ -1,11 +1,13 @@
 // Regenerates the JSON schemas that test/deploy validates every rendered manifest against, so
 // that the check needs no download at test time. The sources are the Kubernetes OpenAPI
 // document (api/openapi-spec/swagger.json in the k8s.io/kubernetes Go module) and the
-// prometheus-operator CRD for ServiceMonitor (a Go module too), fetched with `go mod download`.
+// CRDs of the custom kinds the chart renders, ServiceMonitor (prometheus-operator) and HTTPRoute
+// (Gateway API), each from its project's Go module, fetched with `go mod download`.
 // The output follows kubeconform's layout and its "standalone-strict" flavour: one
 // self-contained file per kind, unknown fields refused.
 //
-//   node scripts/vendor-kubernetes-schemas.ts
+//   node scripts/vendor-kubernetes-schemas.ts          # everything
+//   node scripts/vendor-kubernetes-schemas.ts crds     # the CRD schemas only
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +15,23 @@ import { parse as parseYaml } from 'yaml';
 
 /** The oldest Kubernetes the chart supports (native sidecars) and the newest release. */
 const KUBERNETES_VERSIONS = ['1.29.6', '1.36.3'];
-const PROMETHEUS_OPERATOR_VERSION = 'v0.85.0';
+/** The custom kinds: where each CRD is in its Go module, and the version to validate. */
+const CRDS = [
+  {
+    module: 'github.com/prometheus-operator/prometheus-operator',
+    version: 'v0.85.0',
+    file: 'example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml',
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+  },
+  {
+    module: 'sigs.k8s.io/gateway-api',
+    version: 'v1.4.1',
+    file: 'config/crd/standard/gateway.networking.k8s.io_httproutes.yaml',
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+  },
+];
 const OUT = new URL('../test/deploy/kubernetes-schemas/', import.meta.url).pathname;
 
 /** Every kind the chart, the kustomize tree and the examples render. */
@@ -140,27 +158,25 @@ function vendorKubernetes(version: string): void {
   }
 }
 
-function vendorServiceMonitor(): void {
-  const dir = goModuleDir('github.com/prometheus-operator/prometheus-operator', PROMETHEUS_OPERATOR_VERSION);
-  const crd = parseYaml(
-    readFileSync(join(dir, 'example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml'), 'utf8'),
-  ) as { spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
-  const v1 = crd.spec.versions.find((v) => v.name === 'v1');
-  if (!v1) throw new Error('ServiceMonitor CRD has no v1');
-  const schema = tighten(v1.schema.openAPIV3Schema) as Schema;
-  const apiVersion = 'monitoring.coreos.com/v1';
-  write(
-    join(OUT, 'crds'),
-    fileName(apiVersion, 'ServiceMonitor'),
-    withIdentity(schema, apiVersion, 'ServiceMonitor', {}),
-  );
+function vendorCrd(crd: (typeof CRDS)[number]): void {
+  const dir = goModuleDir(crd.module, crd.version);
+  const document = parseYaml(readFileSync(join(dir, crd.file), 'utf8')) as {
+    spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
+  };
+  const version = crd.apiVersion.split('/')[1];
+  const served = document.spec.versions.find((v) => v.name === version);
+  if (!served) throw new Error(`the ${crd.kind} CRD has no ${version}`);
+  const schema = tighten(served.schema.openAPIV3Schema) as Schema;
+  write(join(OUT, 'crds'), fileName(crd.apiVersion, crd.kind), withIdentity(schema, crd.apiVersion, crd.kind, {}));
 }
 
-for (const version of KUBERNETES_VERSIONS) {
-  rmSync(join(OUT, `v${version}-standalone-strict`), { recursive: true, force: true });
-  vendorKubernetes(version);
+if (process.argv[2] !== 'crds') {
+  for (const version of KUBERNETES_VERSIONS) {
+    rmSync(join(OUT, `v${version}-standalone-strict`), { recursive: true, force: true });
+    vendorKubernetes(version);
+  }
 }
-vendorServiceMonitor();
+for (const crd of CRDS) vendorCrd(crd);
 // In the repository's own JSON style, so that `npm run lint` accepts the files as written.
 execFileSync('npx', ['biome', 'format', '--write', OUT], { stdio: 'inherit' });
 console.log(`schemas written to ${OUT}`);

@@ -1,7 +1,7 @@
 // The `explain` command line: reads the config, builds its parts without listening (sessions
 // and lockout counters in memory, never the configured Redis), and prints the explanation.
 // Exit 0 whatever the decision; 64 for a usage error, 78 for an invalid config.
-import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from './cli-args.ts';
 import { configFileOf } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
 import type { AuthMethod, Config } from './config/schema.ts';
@@ -24,11 +24,12 @@ const OPTIONS = {
 } as const;
 
 export async function explainCommand(args: string[], helpers: CommandHelpers): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
+  let parsed: ReturnType<typeof parseCommandLine<typeof OPTIONS>>;
   try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseCommandLine(args, OPTIONS, true);
   } catch (error) {
-    return helpers.usageError((error as Error).message);
+    if (!(error instanceof UsageError)) throw error;
+    return helpers.usageError(error.message);
   }
   const { values, positionals } = parsed;
   const problem = checkArguments(values, positionals);

@@ -6,7 +6,7 @@ import { KeySetRegistry } from './authn/jwt/key-set-registry.ts';
 import { loadConfig } from './config/load.ts';
 import { FileWatcher } from './config/watch.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
-import { createAdminServer, type ReadinessCheck, upstreamCheck } from './http/admin.ts';
+import { createAdminServer, oidcCheck, type ReadinessCheck, upstreamCheck } from './http/admin.ts';
 import { drain } from './lifecycle/drain.ts';
 import { createMainServer, listen, openConnections } from './lifecycle/main-server.ts';
 import { Reloader, type ReloadReason } from './lifecycle/reloader.ts';
@@ -62,6 +62,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     ['config', () => Promise.resolve()],
     ['sessionStore', () => runtime.store.ping()],
     ['upstream', upstreamCheck(current)],
+    ['oidc', oidcCheck(current)],
   ]);
   const admin = createAdminServer(checks, services);
   const { config } = loaded;

@@ -17,6 +17,7 @@ import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { buildLogin } from './oidc/login.ts';
 import { SessionAuthenticator } from './oidc/session-authenticator.ts';
+import { MeasuredStore } from './sessions/measured-store.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import type { SessionStore } from './sessions/store.ts';
@@ -91,9 +92,10 @@ export async function retireRuntime(old: Runtime, next: Runtime | undefined, ser
 function createStore(config: Config, services: Services): SessionStore {
   const { session } = config;
   if (session.store === 'redis' && session.redis) {
-    return new RedisStore(session.redis, services.logger, { lazyConnect: services.offline ?? false });
+    const redis = new RedisStore(session.redis, services.logger, { lazyConnect: services.offline ?? false });
+    return new MeasuredStore(redis, services.metrics);
   }
-  return new MemoryStore();
+  return new MeasuredStore(new MemoryStore(), services.metrics);
 }
 
 function sameStore(a: Config | undefined, b: Config): boolean {
@@ -137,5 +139,5 @@ function buildJwt(entries: readonly JwtConfig[], services: Services, problems: s
       return undefined;
     }
   });
-  return new JwtAuthenticator({ entries, keySets });
+  return new JwtAuthenticator({ entries, keySets, metrics: services.metrics });
 }

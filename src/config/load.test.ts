@@ -281,10 +281,10 @@ describe('problems are reported all at once, one line each, naming the key', () 
   it('checks cookie secrets are at least 32 bytes, alone or in a rotation list', () => {
     const base = { ...MINIMAL, publicUrl: 'https://app.example', oidc: { issuer: 'https://idp', clientId: 'a' } };
     expect(problems({ ...base, session: { cookie: { secret: 'short' } } })).toContain(
-      'config: session.cookie.secret: must be at least 32 bytes',
+      'config: session.cookie.secret: must be at least 32 bytes; make one with `openssl rand -base64 32`',
     );
     expect(problems({ ...base, session: { cookie: { secret: [SECRET, 'short'] } } })).toContain(
-      'config: session.cookie.secret.1: must be at least 32 bytes',
+      'config: session.cookie.secret.1: must be at least 32 bytes; make one with `openssl rand -base64 32`',
     );
     const { config } = loadConfig({
       file: write({ ...base, session: { cookie: { secret: [SECRET, `${SECRET}2`] } } }),
@@ -585,7 +585,9 @@ describe('secret files (xFile)', () => {
       oidc: { issuer: 'https://idp', clientId: 'a' },
       session: { cookie: { secretFile: join(folder, 'cookie') } },
     });
-    expect(lines).toContain('config: session.cookie.secret: must be at least 32 bytes (from secretFile)');
+    expect(lines).toContain(
+      'config: session.cookie.secret: must be at least 32 bytes; make one with `openssl rand -base64 32` (from secretFile)',
+    );
     expect(lines.join('\n')).not.toContain('too-short-secret');
   });
 
@@ -597,5 +599,69 @@ describe('secret files (xFile)', () => {
     });
     expect(config.jwt?.[0]?.keysFile).toBe(join(folder, 'keys/jwks.json'));
     expect(files).toEqual([join(folder, 'config.yaml'), join(folder, 'keys/jwks.json')]);
+  });
+});
+
+describe('messages that say how to fix it', () => {
+  it('suggests the nearest key for an unknown one, at any depth', () => {
+    const lines = problems({
+      upstream: { url: 'http://127.0.0.1:5000', timeoutSecond: 5 },
+      jwt: { audiance: 'api', jwksURI: 'https://idp/jwks' },
+      routes: [
+        { path: '/a', alow: { users: ['a'] } },
+        { path: '/b', allow: { group: ['x'] } },
+      ],
+      sesion: {},
+      wholly_unrelated: 1,
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'config: upstream.timeoutSecond: unknown key; did you mean `timeoutSeconds`?',
+        'config: jwt.audiance: unknown key; did you mean `audience`?',
+        'config: jwt.jwksURI: unknown key; did you mean `jwksUri`?',
+        'config: routes.0.alow: unknown key; did you mean `allow`?',
+        'config: routes.1.allow.group: unknown key; did you mean `groups`?',
+        'config: sesion: unknown key; did you mean `session`?',
+        'config: wholly_unrelated: unknown key',
+      ]),
+    );
+  });
+
+  it('names the environment variable an unknown key came from, with the suggestion', () => {
+    const lines = problems(MINIMAL, { AUTH_SIDECAR_UPSTREM__URL: 'http://127.0.0.1:5000' });
+    expect(lines).toContain('config: upstrem: unknown key; did you mean `upstream`? (from AUTH_SIDECAR_UPSTREM__URL)');
+  });
+
+  it('says how to write a lone method for auth, and that the method is not configured', () => {
+    const lines = problems({
+      ...MINIMAL,
+      routes: [
+        { path: '/a', auth: 'jwt' },
+        { path: '/b', auth: 'basic' },
+      ],
+    });
+    expect(lines).toContain('config: routes.0.auth: must be "none" or a list of methods: use ["jwt"]');
+    expect(lines).toContain('config: routes.1.auth: must be "none" or a list of methods: use ["basic"]');
+    expect(lines).toContain('config: routes.1.auth: basic is not configured (set basic)');
+    expect(lines.filter((line) => line.startsWith('config: routes.0.'))).toHaveLength(1);
+    expect(problems({ ...MINIMAL, routes: [{ path: '/a', auth: 'ldap' }] })).toContain(
+      'config: routes.0.auth: must be "none" or a list of jwt, basic, session',
+    );
+  });
+
+  it('says first that no config file was given, when none was and keys are missing', () => {
+    let lines: readonly string[] = [];
+    try {
+      loadConfig({ env: {} });
+    } catch (error) {
+      lines = (error as ConfigError).lines;
+    }
+    expect(lines[0]).toBe(
+      'config: file: no config file was given (--config FILE, or AUTH_SIDECAR_CONFIG); only AUTH_SIDECAR_* variables were read',
+    );
+    expect(lines).toContain('config: upstream: is required');
+    // A config made of variables alone is still a config.
+    const env = { AUTH_SIDECAR_UPSTREAM__URL: 'http://127.0.0.1:5000', AUTH_SIDECAR_BASIC__HTPASSWD_FILE: '/dev/null' };
+    expect(loadConfig({ env }).config.upstream.url).toBe('http://127.0.0.1:5000');
   });
 });

@@ -7,7 +7,8 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { type EnvOverride, readEnvOverrides } from './env.ts';
 import { type Config, configSchema, SECRET_KEYS } from './schema.ts';
-import { leafTypesAt, type Schema } from './schema-shape.ts';
+import { keysAt, leafTypesAt, type Schema } from './schema-shape.ts';
+import { nearest } from './suggest.ts';
 
 const schema = configSchema as unknown as Schema;
 
@@ -45,6 +46,9 @@ class Problems {
       const source = this.sources.get(formatPath(path.slice(0, length)));
       if (source) return source;
     }
+    // An unknown key that only a variable made (AUTH_SIDECAR_UPSTREM__URL made `upstrem`).
+    const below = `${formatPath(path)}.`;
+    for (const [key, source] of this.sources) if (key.startsWith(below)) return source;
     return undefined;
   }
 }
@@ -64,8 +68,17 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   }
   const baseDir = options.file !== undefined ? dirname(resolve(options.file)) : process.cwd();
   applyEnvOverrides(raw, readEnvOverrides(env), problems);
-  return { config: parseConfig(raw, baseDir, problems, files), files };
+  try {
+    return { config: parseConfig(raw, baseDir, problems, files), files };
+  } catch (error) {
+    // "upstream: is required" alone would not tell that no file was read at all.
+    if (options.file !== undefined || !(error instanceof ConfigError)) throw error;
+    throw new ConfigError([NO_FILE, ...error.lines]);
+  }
 }
+
+const NO_FILE =
+  'config: file: no config file was given (--config FILE, or AUTH_SIDECAR_CONFIG); only AUTH_SIDECAR_* variables were read';
 
 /**
  * Validates an already-read config object (secret files are read, `*File` paths resolved
@@ -265,7 +278,11 @@ function validate(raw: Raw, problems: Problems): Config | undefined {
 
 function reportIssue(raw: Raw, path: PropertyKey[], issue: z.core.$ZodIssue, problems: Problems): void {
   if (issue.code === 'unrecognized_keys') {
-    for (const key of issue.keys) problems.add([...path, key], 'unknown key');
+    const known = keysAt(schema, path);
+    for (const key of issue.keys) {
+      const meant = nearest(key, known);
+      problems.add([...path, key], meant === undefined ? 'unknown key' : `unknown key; did you mean \`${meant}\`?`);
+    }
     return;
   }
   if (issue.code !== 'custom' && valueAt(raw, path) === undefined) {

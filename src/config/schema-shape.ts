@@ -1,5 +1,5 @@
 // Reading the shape of the zod schema: which types a key path accepts (so environment values
-// can be typed), and which keys exist with their defaults (for the README reference).
+// can be typed), and which keys exist with their defaults (for the reference in docs/configuration.md).
 // zod keeps a schema's definition in `_zod.def`; wrappers (optional, default, prefault, pipe
 // from transforms) point to what they wrap.
 
@@ -32,22 +32,32 @@ export function unwrap(schema: Schema): { def: SchemaDef; defaultValue: unknown 
   }
 }
 
-/** The leaf types (string, number, ...) the schema accepts at a key path. */
-export function leafTypesAt(schema: Schema, path: readonly (string | number)[]): Set<string> {
-  const types = new Set<string>();
-  const visit = (candidate: Schema, rest: readonly (string | number)[]): void => {
+/** The definitions the schema has at a key path, each union expanded into its options. */
+function definitionsAt(schema: Schema, path: readonly PropertyKey[]): SchemaDef[] {
+  const found: SchemaDef[] = [];
+  const visit = (candidate: Schema, rest: readonly PropertyKey[]): void => {
     const { def } = unwrap(candidate);
     if (def.options) {
       for (const option of def.options) visit(option, rest);
       return;
     }
     const [key, ...tail] = rest;
-    if (key === undefined) types.add(def.type);
+    if (key === undefined) found.push(def);
     else if (def.type === 'object' && typeof key === 'string' && def.shape?.[key]) visit(def.shape[key], tail);
     else if (def.type === 'array' && typeof key === 'number' && def.element) visit(def.element, tail);
   };
   visit(schema, path);
-  return types;
+  return found;
+}
+
+/** The leaf types (string, number, ...) the schema accepts at a key path. */
+export function leafTypesAt(schema: Schema, path: readonly (string | number)[]): Set<string> {
+  return new Set(definitionsAt(schema, path).map((def) => def.type));
+}
+
+/** The keys an object at a key path may have (those of every object option of a union there). */
+export function keysAt(schema: Schema, path: readonly PropertyKey[]): Set<string> {
+  return new Set(definitionsAt(schema, path).flatMap((def) => Object.keys(def.shape ?? {})));
 }
 
 /** The keys of an object schema (or of the object option of a union). */

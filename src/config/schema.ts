@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AUTH_METHODS, type AuthMethod } from '../auth-methods.ts';
 import { parseCidr } from '../net/address.ts';
 import { globProblem } from '../net/glob.ts';
+import { blockedFetchPort } from './bad-ports.ts';
 
 /** Key names whose value is a secret: each also accepts `<key>File`, and is never echoed. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['secret', 'clientSecret', 'password', 'sentinelPassword']);
@@ -60,6 +61,18 @@ const httpUrl = (what: string) =>
     }
   }, `must be an absolute http(s) ${what} URL`);
 
+/** A URL the sidecar itself fetches (discovery, JWKS): fetch must not refuse its port. */
+const fetchedUrl = (what: string) =>
+  httpUrl(what).superRefine((value, ctx) => {
+    const port = blockedFetchPort(value);
+    if (port !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `port ${port} is one that fetch refuses to connect to (a "bad port" of the Fetch standard); use another port`,
+      });
+    }
+  });
+
 const origin = z.string({ error: 'must be a URL' }).refine((v) => {
   try {
     const url = new URL(v);
@@ -110,9 +123,9 @@ const jwtAlgorithm = z.enum([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS], {
 
 const jwtEntry = z.strictObject(
   {
-    issuer: httpUrl('issuer').optional(),
+    issuer: fetchedUrl('issuer').optional(),
     audience: oneOrMoreStrings,
-    jwksUri: httpUrl('JWKS').optional(),
+    jwksUri: fetchedUrl('JWKS').optional(),
     keysFile: nonEmptyString.optional(),
     secret: nonEmptyString.optional(),
     algorithms: z.array(jwtAlgorithm, { error: 'must be a list of algorithms' }).min(1, 'must not be empty').optional(),
@@ -133,7 +146,7 @@ const providerName = z
 const oidcEntry = z.strictObject({
   /** Required when oidc is a list (checkOidcProviders); a single entry may go without. */
   name: providerName.optional(),
-  issuer: httpUrl('issuer'),
+  issuer: fetchedUrl('issuer'),
   clientId: nonEmptyString,
   clientSecret: nonEmptyString.optional(),
   scopes: stringList.default(['openid', 'profile', 'email']),
@@ -176,7 +189,7 @@ const basicSchema = z.strictObject({
 });
 
 const cookieSecret = z.string({ error: 'must be a string' }).refine((v) => Buffer.byteLength(v) >= 32, {
-  message: 'must be at least 32 bytes',
+  message: 'must be at least 32 bytes; make one with `openssl rand -base64 32`',
 });
 
 const sessionSchema = z
@@ -231,7 +244,13 @@ const authSetting = z.union(
       .array(z.enum(AUTH_METHODS, { error: `must be one of ${AUTH_METHODS.join(', ')}` }))
       .min(1, 'must not be empty; use "none" for a public route'),
   ],
-  { error: `must be "none" or a list of ${AUTH_METHODS.join(', ')}` },
+  {
+    // `auth: "jwt"` is the likeliest slip: say how to write it.
+    error: (issue) =>
+      typeof issue.input === 'string' && (AUTH_METHODS as readonly string[]).includes(issue.input)
+        ? `must be "none" or a list of methods: use ["${issue.input}"]`
+        : `must be "none" or a list of ${AUTH_METHODS.join(', ')}`,
+  },
 );
 
 const httpMethod = z
@@ -544,8 +563,10 @@ export function isTlsNode(address: string): boolean {
 function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, providers: Set<unknown>, ctx: Ctx): void {
   routes.forEach((route, index) => {
     if (!isObject(route)) return;
-    if (Array.isArray(route.auth)) {
-      for (const method of route.auth) {
+    // A lone method (`auth: "jwt"`, refused above for its shape) is checked as the list it means.
+    const methods = typeof route.auth === 'string' && route.auth !== 'none' ? [route.auth] : route.auth;
+    if (Array.isArray(methods)) {
+      for (const method of methods) {
         if ((AUTH_METHODS as readonly unknown[]).includes(method) && !configured.has(method as AuthMethod)) {
           ctx.addIssue({
             code: 'custom',

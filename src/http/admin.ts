@@ -4,8 +4,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import type { Runtime, Services } from '../decision/runtime.ts';
 
-/** Throws (with a short reason) when the dependency does not answer. */
-export type ReadinessCheck = () => Promise<void>;
+/** A dependency the pod needs: throws (with a short reason) when it does not answer. */
+export type RequiredCheck = () => Promise<void>;
+
+/**
+ * A dependency that is reported in /readyz without making the pod unready (see oidcCheck);
+ * `report` gives undefined when the dependency is not configured, and the check is left out.
+ */
+export interface AdvisoryCheck {
+  readonly advisory: true;
+  report(): CheckResult | undefined;
+}
+
+export type ReadinessCheck = RequiredCheck | AdvisoryCheck;
 
 export function createAdminServer(checks: ReadonlyMap<string, ReadinessCheck>, services: Services): Server {
   return createServer((req, res) => {
@@ -39,28 +50,64 @@ async function handle(
   send(res, 404, { error: 'not_found' });
 }
 
-type CheckResult = { ok: true } | { ok: false; error: string };
+export type CheckResult = { ok: true } | { ok: false; error: string };
 
 async function readiness(checks: ReadonlyMap<string, ReadinessCheck>, services: Services) {
   const results: Record<string, CheckResult> = {};
+  let ready = true;
   await Promise.all(
     [...checks].map(async ([name, check]) => {
+      if (typeof check !== 'function') {
+        const result = check.report();
+        if (result) results[name] = result;
+        return;
+      }
       try {
         await check();
         results[name] = { ok: true };
       } catch (error) {
         results[name] = { ok: false, error: (error as Error).message };
+        ready = false;
       }
     }),
   );
-  if (services.draining) results.shutdown = { ok: false, error: 'shutting down' };
-  return { ready: Object.values(results).every((r) => r.ok), checks: results };
+  if (services.draining) {
+    results.shutdown = { ok: false, error: 'shutting down' };
+    ready = false;
+  }
+  return { ready, checks: results };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/**
+ * The OpenID Provider's discovery document was fetched. Reported, but the pod stays ready
+ * when it fails: every replica shares the provider, so failing readiness would take them all
+ * out of the Service during a provider outage (or a wrong issuer) while bearer and basic
+ * requests, and sessions already made, go on working; a browser that needs a login gets 503
+ * with Retry-After meanwhile. A failed discovery is retried in the background (see
+ * OidcClient.discoveryStatus), so the check turns ok when the provider answers again.
+ */
+export function oidcCheck(current: () => Runtime): AdvisoryCheck {
+  return {
+    advisory: true,
+    report() {
+      const providers = current().login?.providers.list;
+      if (providers === undefined) return undefined;
+      // One line per provider whose discovery did not succeed, named when there are several.
+      const problems = providers.flatMap((provider) => {
+        const status = provider.client.discoveryStatus();
+        if (status.state === 'found') return [];
+        const reason = status.state === 'failed' ? status.reason : 'discovery has not finished yet';
+        return [providers.length > 1 ? `${provider.name}: ${reason}` : reason];
+      });
+      return problems.length === 0 ? { ok: true } : { ok: false, error: problems.join('; ') };
+    },
+  };
 }
 
 /** The app accepts TCP connections (cached briefly: probes come often, from several kubelets). */

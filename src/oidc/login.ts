@@ -48,7 +48,7 @@ export function buildLogin(
   const sessions = new Sessions(store, new TicketSigner(secrets));
   const secure = session.cookie.secure ?? publicUrl.startsWith('https:');
   return {
-    providers: buildProviders(oidc, redirectUri, services.logger, previous?.providers),
+    providers: buildProviders(oidc, redirectUri, services, previous?.providers),
     sessions,
     states: new LoginStates(store),
     refresher: new SessionRefresher({ sessions, store, logger: services.logger, metrics: services.metrics }),

@@ -26,6 +26,7 @@ import {
   type TokenEndpointResponseHelpers,
 } from 'openid-client';
 import { ServiceUnavailableError, SidecarError } from '../errors.ts';
+import { failureReason } from '../observability/failure-reason.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface OidcClientOptions {
@@ -39,7 +40,12 @@ export interface OidcClientOptions {
   readonly timeoutSeconds?: number;
   /** After a failed discovery, requests get 503 at once for this long before it is tried again. */
   readonly retryAfterMs?: number;
+  /** Told the outcome of every discovery attempt (for metrics). */
+  readonly onDiscovery?: (result: 'success' | 'failure') => void;
 }
+
+/** Where discovery stands, for /readyz: found, not yet tried or under way, or failed (why). */
+export type DiscoveryStatus = { state: 'found' } | { state: 'pending' } | { state: 'failed'; reason: string };
 
 /** What a token response gave, in the shape the sidecar keeps. */
 export interface Tokens {
@@ -70,6 +76,7 @@ export class OidcClient {
   private configuration: Configuration | undefined;
   private discovering: Promise<Configuration> | undefined;
   private failedAt = Number.NEGATIVE_INFINITY;
+  private failure: string | undefined;
 
   constructor(options: OidcClientOptions) {
     this.options = options;
@@ -78,6 +85,22 @@ export class OidcClient {
   /** Discovers the provider now (at start-up), so that a wrong issuer shows in the log at once. */
   prefetch(): void {
     this.config().catch(() => {}); // logged by discover(); requests retry
+  }
+
+  /**
+   * Where discovery stands. A failed one is tried again in the background once its retry
+   * delay has passed, so that a probe sees the provider come back without a login to ask.
+   */
+  discoveryStatus(): DiscoveryStatus {
+    if (this.configuration) return { state: 'found' };
+    if (this.failure === undefined) return { state: 'pending' };
+    if (!this.discovering) this.prefetch();
+    return { state: 'failed', reason: this.failure };
+  }
+
+  /** The URL discovery reads (openid-client appends the well-known path to the issuer). */
+  get discoveryUrl(): string {
+    return `${this.options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   }
 
   /** The provider's metadata, discovering it on first use. Throws 503 when that fails. */
@@ -184,11 +207,15 @@ export class OidcClient {
       if (insecure) allowInsecureRequests(config);
       enableNonRepudiationChecks(config);
       this.configuration = config;
+      this.failure = undefined;
+      this.options.onDiscovery?.('success');
       if (insecure) logger.warn({ issuer }, 'the OpenID Provider is reached over plain http');
       return config;
     } catch (error) {
       this.failedAt = Date.now();
-      logger.warn({ issuer, reason: reasonOf(error) }, 'OpenID Provider discovery failed');
+      this.failure = `${this.discoveryUrl}: ${reasonOf(error)}`;
+      this.options.onDiscovery?.('failure');
+      logger.warn({ issuer, url: this.discoveryUrl, reason: reasonOf(error) }, 'OpenID Provider discovery failed');
       throw providerUnavailable(error);
     }
   }
@@ -230,11 +257,14 @@ function classify(error: unknown): Failure {
   return 'invalid';
 }
 
-/** A short reason for logs: an error code, never a token. */
+/**
+ * A short reason for logs, never a token: the OAuth error code, openid-client's code, or the
+ * message with its causes (a failed fetch says why: `fetch failed: bad port`).
+ */
 export function reasonOf(error: unknown): string {
   if (error instanceof ResponseBodyError || error instanceof AuthorizationResponseError) return error.error;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return typeof code === 'string' ? code : typeof message === 'string' ? message : 'unknown error';
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && code.startsWith('OAUTH_') ? code : failureReason(error);
 }
 
 const PROVIDER_ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;

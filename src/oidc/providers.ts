@@ -7,6 +7,7 @@
 // from another provider fails its checks.
 import type { ClaimsConfig, OidcConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { LogoutTokenVerifier } from './logout-token.ts';
 import { OidcClient, type OidcClientOptions } from './provider-client.ts';
 
@@ -70,7 +71,7 @@ export class Providers {
 export function buildProviders(
   entries: readonly OidcConfig[],
   redirectUri: string,
-  logger: Logger,
+  services: { readonly logger: Logger; readonly metrics: Metrics },
   previous: Providers | undefined,
 ): Providers {
   return new Providers(
@@ -81,7 +82,8 @@ export function buildProviders(
         clientSecret: entry.clientSecret,
         redirectUri,
         scopes: entry.scopes,
-        logger,
+        logger: services.logger,
+        onDiscovery: (result) => services.metrics.oidcDiscoveries.inc({ result }),
       };
       const running = previous?.recorded(entry.issuer);
       const same = running !== undefined && sameClientOptions(running.client.options, options);
@@ -102,6 +104,7 @@ function sameClientOptions(a: OidcClientOptions, b: OidcClientOptions): boolean 
   return JSON.stringify(a, omitLogger) === JSON.stringify(b, omitLogger);
 }
 
+/** Compares the settings, not the parts passed in (JSON.stringify drops functions anyway). */
 function omitLogger(key: string, value: unknown): unknown {
   return key === 'logger' ? undefined : value;
 }

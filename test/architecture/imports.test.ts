@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '../../src');
 
+/** Files at the top of src/ that belong to the bottom floor: everything may name them. */
+const BOTTOM_FILES = ['errors.ts', 'auth-methods.ts', 'version.ts'];
+
 /** Top to bottom. A folder may import only folders further down this list (or itself). */
 const FLOORS: readonly (readonly string[])[] = [
   ['(root)', 'lifecycle'], // commands, wiring, the pipeline, the composition root
@@ -18,13 +21,12 @@ const FLOORS: readonly (readonly string[])[] = [
   ['authn'], // identities, JWT and basic authenticators
   ['sessions'], // the session store contract and its backends
   ['config', 'observability'], // the schema and loader; logger and metrics
-  ['net', 'errors.ts', 'auth-methods.ts'], // addresses, paths, cookies, raw headers; error codes; method names
+  ['net', ...BOTTOM_FILES], // addresses, paths, cookies, raw headers; error codes, method names, version
 ];
-const BOTTOM_FILES = new Set(['errors.ts', 'auth-methods.ts']);
 
 function floorOf(file: string): number {
   const path = relative(SRC, file);
-  const folder = path.includes('/') ? (path.split('/')[0] as string) : BOTTOM_FILES.has(path) ? path : '(root)';
+  const folder = path.includes('/') ? (path.split('/')[0] as string) : BOTTOM_FILES.includes(path) ? path : '(root)';
   const floor = FLOORS.findIndex((names) => names.includes(folder));
   if (floor === -1) throw new Error(`src/${path}: its folder is on no floor; add it to FLOORS`);
   return floor;

@@ -3,9 +3,10 @@
 // them: the Service reaches only the sidecar, probes use the admin port, the grace period
 // covers the drain, the native sidecar switch, the chart's refusals of values that cannot work.
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { chartRouteSchema, routeSchema } from '../../scripts/chart-schema.ts';
 import { tempDir } from '../support/sidecar.ts';
 import { type Container, container, type PodSpec, podSpecOf, runningContainers } from './pod-plan.ts';
 import {
@@ -49,11 +50,11 @@ function expectSidecarPod(pod: PodSpec, shutdownTimeoutSeconds = 20): void {
   expect(pod.enableServiceLinks).toBe(false);
   expect(pod.automountServiceAccountToken).toBe(false);
   expect(sidecar.ports?.map((p) => [p.name, p.containerPort])).toEqual([
-    ['http', 4180],
-    ['admin', 4181],
+    ['sidecar-http', 4180],
+    ['sidecar-admin', 4181],
   ]);
-  expect(sidecar.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'admin' } });
-  expect(sidecar.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'admin' } });
+  expect(sidecar.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'sidecar-admin' } });
+  expect(sidecar.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'sidecar-admin' } });
   expect(sidecar.securityContext).toMatchObject({
     runAsNonRoot: true,
     allowPrivilegeEscalation: false,
@@ -70,11 +71,24 @@ function expectSidecarPod(pod: PodSpec, shutdownTimeoutSeconds = 20): void {
   expect(sidecar.volumeMounts?.find((m) => m.mountPath === '/tmp')).toBeDefined();
 }
 
+/** Port names are unique in the pod, so a Service's targetPort can only mean one container. */
+function expectUniquePortNames(pod: PodSpec): void {
+  const names = runningContainers(pod).flatMap((c) => (c.ports ?? []).map((p) => p.name));
+  expect(names.length).toBeGreaterThan(0);
+  expect(new Set(names).size, names.join(', ')).toBe(names.length);
+}
+
+/** The container a Service's named targetPort reaches: the first that declares the name. */
+function containerNamed(pod: PodSpec, portName: string): string | undefined {
+  return runningContainers(pod).find((c) => c.ports?.some((p) => p.name === portName))?.name;
+}
+
 function expectServiceTargetsSidecar(objects: K8sObject[], pod: PodSpec): void {
   const sidecarPorts = sidecarOf(pod).ports ?? [];
   for (const service of ofKind(objects, 'Service').filter((s) => !s.metadata.name.includes('redis'))) {
     const ports = (service.spec as { ports: { targetPort: unknown }[] }).ports;
-    const name = service.metadata.labels?.['app.kubernetes.io/component'] === 'admin' ? 'admin' : 'http';
+    const name =
+      service.metadata.labels?.['app.kubernetes.io/component'] === 'admin' ? 'sidecar-admin' : 'sidecar-http';
     const number = sidecarPorts.find((p) => p.name === name)?.containerPort;
     // A native sidecar's named ports get no endpoints before Kubernetes 1.32: by number there.
     const expected = pod.initContainers?.includes(sidecarOf(pod)) ? [number] : [expect.toBeOneOf([name, number])];
@@ -83,7 +97,7 @@ function expectServiceTargetsSidecar(objects: K8sObject[], pod: PodSpec): void {
       service.metadata.name,
     ).toEqual(expected);
   }
-  const named = runningContainers(pod).filter((c: Container) => c.ports?.some((p) => p.name === 'http'));
+  const named = runningContainers(pod).filter((c: Container) => c.ports?.some((p) => p.name === 'sidecar-http'));
   expect(named.map((c) => c.name)).toEqual(['auth-sidecar']);
 }
 
@@ -219,6 +233,78 @@ describe('Helm chart', () => {
   });
 
   const JWT = ['--set', 'jwt.enabled=true', '--set', 'jwt.audience=a'];
+
+  it('config.routes is checked by values.schema.json as the sidecar checks it (a typo fails helm lint)', () => {
+    expect(chartRouteSchema(), 'run: node scripts/chart-schema.ts --write').toEqual(routeSchema());
+    const typo = ['--set-json', 'config.routes=[{"path":"/admin/**","alow":{"groups":["admins"]}}]'];
+    expect(helmTemplateError([...JWT, ...typo])).toContain("additional properties 'alow' not allowed");
+    const lint = helmLint([...JWT, ...typo]);
+    expect(lint.status).not.toBe(0);
+    expect(lint.stdout + lint.stderr).toContain('alow');
+    const badMethod = ['--set-json', 'config.routes=[{"path":"/a","auth":["ldap"]}]'];
+    expect(helmTemplateError([...JWT, ...badMethod])).toContain('/config/routes/0/auth');
+  });
+
+  it('an Ingress and a ServiceAccount of its own (ci/bitnami-redis-values.yaml)', () => {
+    const objects = parseManifests(helmTemplate(['-f', valuesFile('bitnami-redis-values.yaml')]));
+    const service = only(ofKind(objects, 'Service'), 'Service');
+    const ingress = only(ofKind(objects, 'Ingress'), 'Ingress');
+    expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt' });
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ secretName: 'app-example-com-tls', hosts: ['app.example.com'] }],
+      rules: [
+        {
+          host: 'app.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: service.metadata.name, port: { name: 'http' } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    const account = only(ofKind(objects, 'ServiceAccount'), 'ServiceAccount');
+    expect(account.automountServiceAccountToken).toBe(false);
+    expect(account.metadata.annotations).toEqual({ 'example.com/role': 'legacy-app' });
+    const pod = podSpecOf(only(ofKind(objects, 'Deployment'), 'Deployment'));
+    expect(pod.serviceAccountName).toBe(account.metadata.name);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    // The Bitnami chart's Secret reaches the sidecar as a key override, never through values.
+    expect(sidecarOf(pod).env).toEqual([
+      {
+        name: 'AUTH_SIDECAR_SESSION__REDIS__PASSWORD',
+        valueFrom: { secretKeyRef: { name: 'redis', key: 'redis-password' } },
+      },
+    ]);
+  });
+
+  it('a Gateway API HTTPRoute to the Service, and an existing ServiceAccount (ci/gateway-api-values.yaml)', () => {
+    const objects = parseManifests(helmTemplate(['-f', valuesFile('gateway-api-values.yaml')]));
+    const service = only(ofKind(objects, 'Service'), 'Service');
+    const route = only(ofKind(objects, 'HTTPRoute'), 'HTTPRoute');
+    expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
+    expect(route.spec).toEqual({
+      parentRefs: [{ name: 'public', namespace: 'gateways', sectionName: 'https' }],
+      hostnames: ['api.example.com'],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          backendRefs: [
+            { name: service.metadata.name, port: (service.spec as { ports: { port: number }[] }).ports[0]?.port },
+          ],
+        },
+      ],
+    });
+    expect(ofKind(objects, 'ServiceAccount')).toEqual([]);
+    expect(podSpecOf(only(ofKind(objects, 'Deployment'), 'Deployment')).serviceAccountName).toBe('legacy-api');
+    expect(ofKind(parseManifests(helmTemplate(['-f', valuesFile('jwt-values.yaml')])), 'HTTPRoute')).toEqual([]);
+  });
+
   const refusals: [string, string[], string][] = [
     ['no method enabled', [], 'enable at least one of jwt.enabled, oidc.enabled, basic.enabled'],
     [
@@ -277,6 +363,12 @@ describe('Helm chart', () => {
       '/sidecar/image/pullPolicy',
     ],
     ['jwt without audience (values.schema.json)', ['--set', 'jwt.enabled=true'], "missing property 'audience'"],
+    ['an Ingress without a host', [...JWT, '--set', 'ingress.enabled=true'], 'ingress.enabled needs ingress.hosts'],
+    [
+      'an HTTPRoute without a Gateway',
+      [...JWT, '--set', 'httpRoute.enabled=true'],
+      'httpRoute.enabled needs httpRoute.parentRefs',
+    ],
     [
       'jwt keys beside jwt.entries',
       [...JWT, '--set-json', 'jwt.entries=[{"issuer":"https://a.example.com","audience":"a"}]'],
@@ -319,6 +411,8 @@ spec:
       containers:
         - name: shop
           image: shop:1.0.0
+          ports:
+            - { name: http, containerPort: 8080 }
         {{- include "auth-sidecar.container" $sidecar | nindent 8 }}
       volumes:
         {{- include "auth-sidecar.volumes" $sidecar | nindent 8 }}
@@ -334,7 +428,8 @@ spec:
     ]);
     const pod = podSpecOf(only(ofKind(objects, 'Deployment'), ''));
     expectSidecarPod(pod);
-    expect(sidecarOf(pod).image).toBe('auth-sidecar:0.1.0');
+    expectUniquePortNames(pod);
+    expect(sidecarOf(pod).image).toBe('ghcr.io/auth-sidecar/auth-sidecar:0.2.0');
     const volume = (pod.volumes as { name: string; configMap?: { name: string } }[]).find((v) => v.configMap);
     expect(volume?.configMap?.name).toBe('shop-auth-sidecar');
     const data = only(ofKind(objects, 'ConfigMap'), 'ConfigMap').data as Record<string, string>;
@@ -383,13 +478,66 @@ describe('kustomize', () => {
     expect(config('overlays/redis').session.store).toBe('redis');
   });
 
+  it('an app whose port is also named http: the Service still reaches the sidecar, and only its port is admitted', () => {
+    const dir = tempDir('auth-sidecar-kustomize-');
+    const component = relative(dir, join(REPO, 'deploy/kustomize/components/auth-sidecar'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      `resources: [app.yaml]\ncomponents: [${component}]\nconfigMapGenerator: [{ name: auth-sidecar-config, files: [config.yaml] }]\n`,
+    );
+    writeFileSync(join(dir, 'config.yaml'), 'upstream: { url: "http://127.0.0.1:8080" }\n');
+    writeFileSync(
+      join(dir, 'app.yaml'),
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: shop, labels: { auth-sidecar.io/inject: "true" } }
+spec:
+  selector: { matchLabels: { app: shop } }
+  template:
+    metadata: { labels: { app: shop } }
+    spec:
+      containers:
+        - name: shop
+          image: shop:1.0.0
+          args: ["--bind", "0.0.0.0:8080"]
+          ports: [{ name: http, containerPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: shop }
+spec:
+  selector: { app: shop }
+  ports: [{ name: http, port: 80, targetPort: sidecar-http }]
+`,
+    );
+    const result = run(tool('kubectl'), ['kustomize', dir]);
+    expect(result.stderr).toBe('');
+    expectValid(result.stdout);
+    const objects = parseManifests(result.stdout);
+    const deployment = only(ofKind(objects, 'Deployment'), 'Deployment');
+    const pod = podSpecOf(deployment);
+    expectUniquePortNames(pod);
+    const service = only(ofKind(objects, 'Service'), 'Service').spec as { ports: { targetPort: string }[] };
+    expect(containerNamed(pod, service.ports[0]?.targetPort ?? '')).toBe('auth-sidecar');
+    const policy = only(ofKind(objects, 'NetworkPolicy'), 'NetworkPolicy').spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { ports: { port: number }[]; from?: unknown }[];
+    };
+    const podLabels = (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template
+      .metadata.labels;
+    expect(podLabels).toMatchObject(policy.podSelector.matchLabels);
+    expect(policy.policyTypes).toEqual(['Ingress']);
+    expect(policy.ingress.map((rule) => rule.ports.map((p) => p.port))).toEqual([[4180]]);
+  });
+
   it('the base alone exposes nothing: its Service targets a port only the sidecar declares', () => {
     const objects = parseManifests(kustomize('deploy/kustomize/base'));
     const pod = podSpecOf(only(ofKind(objects, 'Deployment'), ''));
     expect(pod.containers.flatMap((c) => c.ports ?? [])).toEqual([]);
     expect(
       (only(ofKind(objects, 'Service'), '').spec as { ports: { targetPort: string }[] }).ports[0]?.targetPort,
-    ).toBe('http');
+    ).toBe('sidecar-http');
   });
 });
 
@@ -450,7 +598,7 @@ describe('examples', () => {
     expectServiceTargetsSidecar(objects, pod);
     expect(only(ofKind(objects, 'Service'), '').spec as { type: string; ports: unknown[] }).toMatchObject({
       type: 'NodePort',
-      ports: [{ nodePort: 30080, targetPort: 'http' }],
+      ports: [{ nodePort: 30080, targetPort: 'sidecar-http' }],
     });
     expect(container(pod, 'app').ports).toBeUndefined();
   });

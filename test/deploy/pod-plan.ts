@@ -128,7 +128,12 @@ function volumeFiles(volume: Volume, objects: K8sObject[]): { files?: Record<str
 }
 
 function processOf(c: Container, objects: K8sObject[]): ProcessSpec {
-  const repository = c.image.replace(/[:@].*$/, '');
+  // ghcr.io/auth-sidecar/auth-sidecar:0.2.0 (published by the release workflow), or a local tag.
+  const repository =
+    c.image
+      .replace(/[:@][^/]*$/, '')
+      .split('/')
+      .at(-1) ?? '';
   const image = IMAGES[repository];
   if (!image) throw new Error(`container ${c.name}: image ${c.image} is not built from this repository`);
   const stage = finalStage(parseDockerfile(readFileSync(join(REPO, image.dockerfile), 'utf8')));

@@ -1,7 +1,7 @@
 // Pod-level tests: the pods the manifests render, run as local processes with exactly the
 // config, env, mounts and ports the manifests give them (see local-pod.ts), and requests sent
 // through the port the Service targets, as the seed's curl does through the NodePort.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSigningKey, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
@@ -45,7 +45,7 @@ function servicePort(objects: K8sObject[], pod: PodSpec, serviceName: string): n
 }
 
 function adminPort(sidecar: Container): number {
-  const port = sidecar.ports?.find((p) => p.name === 'admin')?.containerPort;
+  const port = sidecar.ports?.find((p) => p.name === 'sidecar-admin')?.containerPort;
   if (port === undefined) throw new Error('the sidecar declares no admin port');
   return port;
 }
@@ -86,6 +86,15 @@ async function checkConfig(objects: K8sObject[], deployment: K8sObject) {
   return pod.run({ ...sidecar, argv });
 }
 
+/** The node script of docs/deploy.md's "is the app on 127.0.0.1 only" check, as printed there. */
+const LISTEN_CHECK = (() => {
+  const doc = readFileSync(join(REPO, 'docs/deploy.md'), 'utf8');
+  const block = /<!-- listen-check:start -->\n```sh\n([\s\S]*?)```\n<!-- listen-check:end -->/.exec(doc)?.[1] ?? '';
+  const script = /node -e '([\s\S]*?)' "\$\{PORT:-5000\}"/.exec(block)?.[1];
+  if (script === undefined) throw new Error('docs/deploy.md has no listen check');
+  return script;
+})();
+
 /** Listening TCP sockets in the pod, as "address:port" (from /proc/net/tcp of its network). */
 async function listeners(p: LocalPod): Promise<string[]> {
   const { stdout } = await p.run({ argv: ['cat', '/proc/net/tcp'] });
@@ -116,6 +125,20 @@ describe('examples/flask/k8s.yaml: the seed pod', () => {
   it('the app listens on 127.0.0.1 only, the sidecar on the pod port; curl through it as the seed does', async () => {
     const running = await startPod(objects, deployment, 'legacy-flask');
     expect(await listeners(running.pod)).toEqual(['0.0.0.0:4180', '0.0.0.0:4181', '127.0.0.1:5000']);
+
+    // docs/deploy.md's check, as a user runs it with kubectl exec: ok for the app's port, and
+    // EXPOSED for a port something in the pod opened on every address.
+    const check = (port: number) => running.pod.run({ argv: [process.execPath, '-e', LISTEN_CHECK, String(port)] });
+    expect(await check(5000)).toMatchObject({ code: 0, stdout: 'ok: port 5000 listens on 127.0.0.1 only\n' });
+    const wide = running.pod.spawn({
+      argv: [process.execPath, '-e', `require('node:net').createServer().listen(5001, () => console.log('listening'))`],
+    });
+    await wide.waitForOutput('listening');
+    expect(await check(5001)).toMatchObject({
+      code: 1,
+      stdout: 'EXPOSED: port 5001 listens beyond 127.0.0.1; bind the app to 127.0.0.1\n',
+    });
+    wide.child.kill();
 
     const anonymous = await running.pod.curl([`${running.url}/`]);
     expect(anonymous.status).toBe(401);
@@ -299,12 +322,13 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
       metadata: { name: 'app-jwks' },
       data: { 'jwks.json': JSON.stringify(jwksOf(await createSigningKey('ES256'))) },
     };
-    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar'], keys), jwks];
+    // legacy-app-auth: ci/bitnami-redis-values.yaml's; redis: the one the Bitnami Redis chart makes.
+    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar', 'legacy-app-auth', 'redis'], keys), jwks];
   });
   const sources: [string, () => string][] = [
-    ...['jwt', 'basic', 'oidc-redis-native', 'all-methods-sentinel'].map((name): [string, () => string] => [
-      `helm ci/${name}-values.yaml`,
-      () => helmTemplate(['-f', join(REPO, `deploy/helm/auth-sidecar/ci/${name}-values.yaml`)]),
+    ...readdirSync(join(REPO, 'deploy/helm/auth-sidecar/ci')).map((file): [string, () => string] => [
+      `helm ci/${file}`,
+      () => helmTemplate(['-f', join(REPO, 'deploy/helm/auth-sidecar/ci', file)]),
     ]),
     ['kustomize overlays/memory', () => kustomize('deploy/kustomize/overlays/memory')],
     ['kustomize overlays/redis', () => kustomize('deploy/kustomize/overlays/redis')],

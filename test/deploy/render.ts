@@ -28,10 +28,11 @@ const INSTALL_HINTS: Record<string, string> = {
   helm: 'go install helm.sh/helm/v3/cmd/helm@v3.22.0 (scripts/test-deps.sh does it)',
   kubeconform: 'go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0 (scripts/test-deps.sh does it)',
   kubectl: 'install kubectl',
+  actionlint: 'go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 (scripts/test-deps.sh does it)',
 };
 
 /** A tool from $PATH or Go's bin folder; a missing one fails the test with how to get it. */
-export function tool(name: 'helm' | 'kubeconform' | 'kubectl'): string {
+export function tool(name: 'helm' | 'kubeconform' | 'kubectl' | 'actionlint'): string {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin')];
   for (const dir of dirs) {
     const candidate = join(dir, name);

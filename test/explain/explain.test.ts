@@ -10,7 +10,7 @@ import { tempDir } from '../support/sidecar.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ROUTES_DOC = readFileSync(join(ROOT, 'docs/routes.md'), 'utf8');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const JWT_DOC = readFileSync(join(ROOT, 'docs/jwt.md'), 'utf8');
 
 /** Splits a shell command line: words, and '...' quoted words (all the docs use). */
 function shellWords(line: string): string[] {
@@ -62,7 +62,11 @@ function explainsEveryExample(name: string, doc: string, configBlock: RegExp): v
 }
 
 explainsEveryExample('docs/routes.md', ROUTES_DOC, /## Example\n\n```yaml\n([\s\S]*?)```/);
-explainsEveryExample('README.md', README, /## Route rules\n[\s\S]*?```yaml\n([\s\S]*?)```/);
+explainsEveryExample(
+  'docs/jwt.md',
+  JWT_DOC,
+  /## Route rules for an API, checked with `explain`\n[\s\S]*?```yaml\n([\s\S]*?)```/,
+);
 
 describe('explain with real credentials and the examples', () => {
   let key: SigningKey;

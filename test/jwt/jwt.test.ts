@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type CryptoKey, exportSPKI, importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from '../support/admin.ts';
 import { type EchoUpstream, echoOf, startEchoUpstream } from '../support/echo-upstream.ts';
+import { freePort } from '../support/free-port.ts';
 import {
   AUDIENCE,
   createSigningKey,
@@ -380,6 +382,22 @@ describe('key rotation and JWKS outages', () => {
     } finally {
       await local.stop();
       await dead.close();
+    }
+  });
+
+  it('says in the log which JWKS URL failed and why, and counts the failure', async () => {
+    const jwksUri = `http://127.0.0.1:${await freePort()}/jwks.json`;
+    const local = await startTestSidecar({ upstream: { url: upstream.url }, jwt: { audience: AUDIENCE, jwksUri } });
+    try {
+      expect((await call2(local, await signToken(rsa))).status).toBe(503);
+      expect(local.logs.find((l) => l.msg === 'JWKS fetch failed; keeping the keys already known')).toMatchObject({
+        reason: expect.stringMatching(new RegExp(`^${jwksUri}: fetch failed: .*ECONNREFUSED`)),
+      });
+      expect(await metricValue(local.adminUrl, 'auth_sidecar_jwks_refreshes_total{result="failure"}')).toBeGreaterThan(
+        0,
+      );
+    } finally {
+      await local.stop();
     }
   });
 });

@@ -1,11 +1,15 @@
 // The CLI as a user runs it: commands, exit codes, what goes to stdout and stderr.
+
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli, serveCli } from '../support/cli.ts';
+import { type CliResult, runCli, serveCli } from '../support/cli.ts';
 import { tempDir } from '../support/sidecar.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
 
 const VALID = {
   upstream: { url: 'http://127.0.0.1:5000' },
@@ -188,8 +192,98 @@ describe('auth-sidecar serve', () => {
 });
 
 describe('usage errors', () => {
-  it('exits 64 for an unknown command or option', async () => {
-    expect((await runCli(['frobnicate'])).code).toBe(64);
-    expect((await runCli(['check-config', '--bogus'])).code).toBe(64);
+  it('exits 64 for an unknown command or option, saying so in plain words', async () => {
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('auth-sidecar: unknown command "frobnicate"');
+    const cases = [
+      [['check-config', '--bogus'], 'auth-sidecar check-config: unknown option --bogus'],
+      [['serve', '--config'], 'auth-sidecar serve: --config needs a value'],
+      [['check-config', 'extra'], 'auth-sidecar check-config: unexpected argument "extra"'],
+      [['explain', '--claims'], 'auth-sidecar explain: --claims needs a value'],
+      [['hash-password', '--user', '--bogus'], 'auth-sidecar hash-password: --user needs a value'],
+    ] as const;
+    const results = await Promise.all(cases.map(([args]) => runCli([...args])));
+    for (const [index, [args, message]] of cases.entries()) {
+      const result = results[index] as CliResult;
+      expect(result.code, args.join(' ')).toBe(64);
+      expect(result.stderr).toContain(`${message}\nusage: auth-sidecar `);
+      // Never node:util's own wording ("Unknown option '--bogus'. To specify a positional ...").
+      expect(result.stderr).not.toMatch(/positional argument|Unknown option|ERR_PARSE_ARGS/);
+    }
+  });
+});
+
+describe('--help', () => {
+  it('prints a help text for every command, on stdout, and exits 0', async () => {
+    // --help for two commands, -h for the other two, and both spellings give the same text.
+    const runs = [
+      ['serve', '--help'],
+      ['check-config', '-h'],
+      ['hash-password', '--help'],
+      ['explain', '-h'],
+      ['explain', '--help'],
+      ['help', 'explain'],
+      ['--help'],
+    ].map((args) => runCli(args));
+    const [serve, check, hash, explainShort, explainLong, helpExplain, overview] = await Promise.all(runs);
+    const commands = { serve, 'check-config': check, 'hash-password': hash, explain: explainShort };
+    for (const [command, result] of Object.entries(commands)) {
+      expect(result?.code, command).toBe(0);
+      expect(result?.stderr).toBe('');
+      expect(result?.stdout).toMatch(new RegExp(`^usage: auth-sidecar (\\[serve\\]|${command})`));
+      expect(result?.stdout).toContain('-h, --help');
+      expect(result?.stdout).toContain('exit codes:');
+    }
+    expect(explainLong?.stdout).toBe(explainShort?.stdout);
+    expect(helpExplain?.stdout).toBe(explainShort?.stdout);
+    expect(overview?.code).toBe(0);
+    expect(overview?.stdout).toContain('"auth-sidecar COMMAND --help" explains each command');
+  });
+
+  it('explains every option of explain, --via and -H included', async () => {
+    const { stdout } = await runCli(['explain', '--help']);
+    for (const option of [
+      '-X, --method METHOD',
+      '-H, --header',
+      '--token JWT',
+      '--token -',
+      '--basic USER:PASSWORD',
+      '--basic -',
+      '--claims JSON',
+      '--via jwt|session',
+      '-c, --config FILE',
+    ]) {
+      expect(stdout).toContain(option);
+    }
+  });
+
+  it('comes before any other check: a command with --help neither reads a config nor stdin', async () => {
+    const result = await runCli(['check-config', '--config', '/does/not/exist.yaml', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^usage: auth-sidecar check-config/);
+  });
+});
+
+describe('which Node.js', () => {
+  it("npx auth-sidecar in the checkout runs on the project's Node 24 and prints no engine warnings", () => {
+    const result = spawnSync('npx', ['auth-sidecar', '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^auth-sidecar \d+\.\d+\.\d+\n$/);
+    const node = spawnSync('npx', ['-c', 'node --version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(node.stdout).toMatch(/^v24\./);
+  });
+
+  it('after npm ci, says once which Node runs the project when npm itself runs on an older one', () => {
+    const notice = (agent: string) =>
+      spawnSync(process.execPath, ['scripts/node-notice.ts'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, npm_config_user_agent: agent },
+      }).stdout;
+    expect(notice('npm/11.19.1 node/v20.20.2 linux x64 workspaces/false')).toBe(
+      `auth-sidecar: npm runs on Node.js 20.20.2; this project brings its own Node.js ${process.versions.node} (node_modules/.bin/node), and every npm script and "npx auth-sidecar" run on it. Outside npm, use Node.js 24.\n`,
+    );
+    expect(notice('npm/11.6.0 node/v24.21.0 linux x64 workspaces/false')).toBe('');
   });
 });

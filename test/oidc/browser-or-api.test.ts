@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
+import { freePort } from '../support/free-port.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
 
@@ -28,7 +29,7 @@ describe('browser or API', () => {
         publicUrl: 'https://app.example.com',
         jwt: { issuer: ISSUER, audience: AUDIENCE, keysFile: 'jwks.json' },
         // Never reached by these tests: nothing here follows the redirect to the login.
-        oidc: { issuer: 'http://127.0.0.1:9', clientId: 'legacy-app' },
+        oidc: { issuer: `http://127.0.0.1:${await freePort()}`, clientId: 'legacy-app' },
         session: { cookie: { secret: 'x'.repeat(32) } },
         routes: [
           { path: '/public/**', auth: 'none' },

@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli, serveCli } from '../support/cli.ts';
+import { freePort } from '../support/free-port.ts';
 import { tempDir } from '../support/sidecar.ts';
 
 const SECRET = 'a cookie secret of at least 32 bytes';
+// Nothing listens here: neither check-config nor start-up may depend on the provider.
+const ISSUER = `http://127.0.0.1:${await freePort()}`;
 const BASE = {
   upstream: { url: 'http://127.0.0.1:5000' },
   publicUrl: 'http://app.test',
-  // Nothing listens here: neither check-config nor start-up may depend on the provider.
-  oidc: { issuer: 'http://127.0.0.1:9', clientId: 'legacy-app' },
+  oidc: { issuer: ISSUER, clientId: 'legacy-app' },
 };
 
 function configFile(config: Record<string, unknown>): string {
@@ -60,11 +62,28 @@ describe('oidc config', () => {
     }
   });
 
-  it('starts without the provider, and says in the log that discovery failed', async () => {
+  it('refuses an issuer on a port that fetch never connects to, before any attempt', async () => {
+    const refused = await runCli([
+      'check-config',
+      '--config',
+      configFile({ ...BASE, oidc: { issuer: 'http://127.0.0.1:4190', clientId: 'legacy-app' } }),
+    ]);
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toContain(
+      'config: oidc.issuer: port 4190 is one that fetch refuses to connect to (a "bad port" of the Fetch standard); use another port',
+    );
+  });
+
+  it('starts without the provider, and says in the log which URL failed and why', async () => {
     const sidecar = await serveCli({ ...BASE, session: { cookie: { secret: SECRET } } });
     try {
       const line = await sidecar.waitForLine((l) => l.msg === 'OpenID Provider discovery failed');
-      expect(line).toMatchObject({ level: 'warn', issuer: 'http://127.0.0.1:9' });
+      expect(line).toMatchObject({
+        level: 'warn',
+        issuer: ISSUER,
+        url: `${ISSUER}/.well-known/openid-configuration`,
+        reason: expect.stringMatching(/^fetch failed: .*ECONNREFUSED/),
+      });
       const response = await fetch(`${sidecar.url}/oauth2/start`);
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');

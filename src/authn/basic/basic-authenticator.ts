@@ -10,7 +10,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { SessionStore } from '../../sessions/store.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
 import type { Identity } from '../identity.ts';
-import { CredentialCache } from './credential-cache.ts';
+import { type CacheOutcome, CredentialCache } from './credential-cache.ts';
 import { type BasicCredentials, parseBasicCredentials } from './credentials.ts';
 import { EmptyPasswordAudit } from './empty-password-audit.ts';
 import { Lockout } from './lockout.ts';
@@ -35,6 +35,8 @@ export class BasicAuthenticator implements Authenticator {
   private readonly cache: CredentialCache;
   private readonly lockout: Lockout;
   private readonly audit: EmptyPasswordAudit;
+  /** Bound once: a request increments a counter child, it builds no label object. */
+  private readonly cacheOutcomes: Record<CacheOutcome, ReturnType<Metrics['basicCredentialCache']['labels']>>;
 
   constructor(options: BasicAuthenticatorOptions) {
     const { config, metrics } = options;
@@ -42,6 +44,10 @@ export class BasicAuthenticator implements Authenticator {
     this.directory = options.directory;
     this.store = options.store;
     this.metrics = metrics;
+    this.cacheOutcomes = {
+      hit: metrics.basicCredentialCache.labels('hit'),
+      miss: metrics.basicCredentialCache.labels('miss'),
+    };
     this.cache = new CredentialCache({ ttlMs: config.cache.ttlSeconds * 1000, maxEntries: config.cache.maxEntries });
     this.lockout = new Lockout(
       {
@@ -67,7 +73,7 @@ export class BasicAuthenticator implements Authenticator {
     const { identity, outcome } = await this.cache.resolve(credentials.raw, () =>
       this.verify(credentials, clientAddress),
     );
-    this.metrics.basicCredentialCache.inc({ result: outcome });
+    this.cacheOutcomes[outcome].inc();
     if (identity === null) {
       throw new UnauthorizedError({
         method: 'basic',

@@ -12,8 +12,10 @@ import {
   jwtVerify,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
+import type { Counter } from 'prom-client';
 import { type AuthMethod, HMAC_ALGORITHMS, type JwtConfig } from '../../config/schema.ts';
 import { type RefusalReason, SidecarError, UnauthorizedError } from '../../errors.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
 import { type Identity, mapClaims } from '../identity.ts';
 import type { KeySet } from './key-set.ts';
@@ -39,6 +41,8 @@ export interface JwtAuthenticatorOptions {
   cacheSize?: number;
   /** Longest a verified token is trusted without a new signature check. */
   cacheMaxAgeMs?: number;
+  /** Counts cache hits and misses (auth_sidecar_jwt_token_cache_total). */
+  metrics?: Metrics;
 }
 
 interface Verifier {
@@ -57,6 +61,8 @@ export class JwtAuthenticator implements Authenticator {
   private readonly byIssuer = new Map<string, Verifier>();
   private readonly cache: LRUCache<string, Identity>;
   private readonly cacheMaxAgeMs: number;
+  private readonly cacheHits: Counter.Internal | undefined;
+  private readonly cacheMisses: Counter.Internal | undefined;
 
   constructor(options: JwtAuthenticatorOptions) {
     this.verifiers = options.entries.map((entry, index) => createVerifier(entry, options.keySets[index]));
@@ -65,6 +71,8 @@ export class JwtAuthenticator implements Authenticator {
     }
     this.cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
     this.cacheMaxAgeMs = options.cacheMaxAgeMs ?? 10 * 60_000;
+    this.cacheHits = options.metrics?.jwtTokenCache.labels('hit');
+    this.cacheMisses = options.metrics?.jwtTokenCache.labels('miss');
     for (const keySet of options.keySets) keySet?.onChange(() => this.cache.clear());
   }
 
@@ -75,7 +83,11 @@ export class JwtAuthenticator implements Authenticator {
       throw reject('malformed_token', 'the token is not a compact JWS');
     const cacheKey = createHash('sha256').update(token).digest('base64url');
     const cached = this.cache.get(cacheKey);
-    if (cached && (cached.expiresAt ?? 0) > Date.now()) return cached;
+    if (cached && (cached.expiresAt ?? 0) > Date.now()) {
+      this.cacheHits?.inc();
+      return cached;
+    }
+    this.cacheMisses?.inc();
     const identity = await this.verify(token);
     const ttl = Math.min((identity.expiresAt ?? 0) - Date.now(), this.cacheMaxAgeMs);
     if (ttl > 0) this.cache.set(cacheKey, identity, { ttl });

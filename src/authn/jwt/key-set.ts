@@ -10,6 +10,7 @@ import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { ServiceUnavailableError } from '../../errors.ts';
+import { failureReason } from '../../observability/failure-reason.ts';
 
 export type KeyLookup = JWTVerifyGetKey;
 
@@ -45,12 +46,18 @@ export function isJwkSet(value: unknown): value is JSONWebKeySet {
   );
 }
 
+/** Throws an Error whose message names the URL and why (the cause of a failed fetch). */
 export async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
-  const response = await fetch(url, {
-    signal: AbortSignal.timeout(timeoutMs),
-    headers: { accept: 'application/json' },
-    redirect: 'error',
-  });
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+    });
+  } catch (error) {
+    throw new Error(`${url}: ${failureReason(error)}`, { cause: error });
+  }
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   const text = await response.text();
   if (text.length > MAX_JWKS_BYTES) throw new Error(`${url} answered more than ${MAX_JWKS_BYTES} bytes`);

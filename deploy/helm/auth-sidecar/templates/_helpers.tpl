@@ -38,7 +38,7 @@ restartPolicy: Always when sidecar.native is true).
 
 {{/* The image tag when sidecar.image.tag is empty; kept equal to Chart.yaml's appVersion (tested). */}}
 {{- define "auth-sidecar.appVersion" -}}
-{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.1.0{{ end -}}
+{{- if .Chart }}{{ .Chart.AppVersion }}{{ else }}0.2.0{{ end -}}
 {{- end }}
 
 {{- define "auth-sidecar.selectorLabels" -}}
@@ -52,6 +52,15 @@ app.kubernetes.io/version: {{ include "auth-sidecar.appVersion" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if .Chart }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's ServiceAccount: the one created, the one named, or none (the namespace's default). */}}
+{{- define "auth-sidecar.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "auth-sidecar.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
 
@@ -251,10 +260,12 @@ lifecycle:
   {{- end }}
   args: ["serve", "--config", "{{ include "auth-sidecar.configDir" . }}/config.yaml"]
   ports:
-    - name: http
+    # Names no app uses: in a pod of another chart, an app port also named "http" would win a
+    # Service's targetPort (the first container that declares the name) and skip the sidecar.
+    - name: sidecar-http
       containerPort: {{ $s.port }}
       protocol: TCP
-    - name: admin
+    - name: sidecar-admin
       containerPort: {{ $s.adminPort }}
       protocol: TCP
   {{- with $s.env }}
@@ -264,17 +275,17 @@ lifecycle:
   startupProbe:
     httpGet:
       path: /healthz
-      port: admin
+      port: sidecar-admin
     {{- toYaml $s.probes.startup | nindent 4 }}
   livenessProbe:
     httpGet:
       path: /healthz
-      port: admin
+      port: sidecar-admin
     {{- toYaml $s.probes.liveness | nindent 4 }}
   readinessProbe:
     httpGet:
       path: /readyz
-      port: admin
+      port: sidecar-admin
     {{- toYaml $s.probes.readiness | nindent 4 }}
   {{- include "auth-sidecar.preStop" $s.preStopSleepSeconds | nindent 2 }}
   {{- with $s.resources }}

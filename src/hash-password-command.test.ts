@@ -4,9 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../../test/support/cli.ts';
-import { apacheAccepts } from '../../../test/support/htpasswd.ts';
-import { tempDir } from '../../../test/support/sidecar.ts';
+import { runCli } from '../test/support/cli.ts';
+import { apacheAccepts } from '../test/support/htpasswd.ts';
+import { tempDir } from '../test/support/sidecar.ts';
+import { cliOnTerminal } from '../test/support/terminal.ts';
 import { hashPasswordCommand } from './hash-password-command.ts';
 
 const BCRYPT_COST_10 = /^\$2y\$10\$[./A-Za-z0-9]{53}$/;
@@ -81,7 +82,8 @@ describe('auth-sidecar hash-password', () => {
       ['x'.repeat(73), [], 'longer than 72 bytes'],
       ['pw', ['--user', 'a:b'], '--user must be'],
       ['pw', ['--user', ''], '--user must be'],
-      ['pw', ['--bogus'], "Unknown option '--bogus'"],
+      ['pw', ['--bogus'], 'unknown option --bogus'],
+      ['pw', ['--user'], '--user needs a value'],
     ] as const) {
       const { code, stdout, stderr } = await hashPasswordInProcess(stdin, [...args]);
       expect(code).toBe(64);
@@ -89,5 +91,43 @@ describe('auth-sidecar hash-password', () => {
       expect(stderr).toContain(message);
     }
     expect((await hashPasswordInProcess('x'.repeat(72))).code).toBe(0);
+  });
+});
+
+describe('auth-sidecar hash-password on a terminal', () => {
+  it('asks twice without showing what is typed, and prints the NAME:hash line', async () => {
+    const terminal = cliOnTerminal(['hash-password', '--user', 'bob']);
+    await terminal.waitFor('Password: ');
+    terminal.type('s3cret pass\r');
+    await terminal.waitFor('Again: ');
+    terminal.type('s3cret pass\r');
+    expect(await terminal.exited).toBe(0);
+    const screen = terminal.screen();
+    expect(screen).not.toContain('s3cret');
+    const line = /bob:\S+/.exec(screen)?.[0] as string;
+    expect(line.slice(4)).toMatch(BCRYPT_COST_10);
+    expect(acceptedByApache(`${line}\n`, 'bob', 's3cret pass')).toBe(true);
+  });
+
+  it('refuses two passwords that differ, and prints no hash', async () => {
+    const terminal = cliOnTerminal(['hash-password']);
+    await terminal.waitFor('Password: ');
+    terminal.type('first try\r');
+    await terminal.waitFor('Again: ');
+    terminal.type('first tyr\r');
+    expect(await terminal.exited).toBe(64);
+    const screen = terminal.screen();
+    expect(screen).toContain('auth-sidecar hash-password: the two passwords differ; nothing printed');
+    expect(screen).not.toContain('$2y$');
+    expect(screen).not.toContain('first t');
+  });
+
+  it('stops on Ctrl-C without printing anything', async () => {
+    const terminal = cliOnTerminal(['hash-password']);
+    await terminal.waitFor('Password: ');
+    terminal.type('half typed\x03');
+    expect(await terminal.exited).toBe(130);
+    expect(terminal.screen()).toContain('interrupted, nothing printed');
+    expect(terminal.screen()).not.toContain('half typed');
   });
 });
