@@ -58,6 +58,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
     config,
     routes: new RouteTable(config.routes, new Set(authenticators.keys()), {
       caseInsensitive: config.caseInsensitiveRoutes,
+      skipAuthPreflight: config.skipAuthPreflight,
     }),
     authenticators,
     upstream: sameUpstream ? previous.upstream : new Upstream(config.upstream),

@@ -1,12 +1,17 @@
-// The route's `allow` rules, as a pure function of the identity. Across keys all must hold;
-// within users, emails, emailDomains and groups any value matches; every listed scope is
-// required. Scopes are checked last, so that "insufficient_scope" is only said when a token
-// with more scopes would be let in.
-import type { Identity } from '../authn/identity.ts';
+// The route's `allow` rules, as pure functions of the identity and the client address. Across
+// keys all must hold; within users, emails, emailDomains, groups and sourceCidrs any value
+// matches; every listed claim must hold one of its values; every listed scope is required.
+// Scopes are checked last, so that "insufficient_scope" is only said when a token with more
+// scopes would be let in. sourceCidrs is checked on its own (admitsAddress), before any
+// credential is asked for: a client from elsewhere is refused whoever it is.
+import { claimAt, type Identity } from '../authn/identity.ts';
+import type { AddressList } from '../net/address.ts';
 import type { Allow } from './route-table.ts';
 
+type IdentityRule = 'users' | 'emails' | 'emailDomains' | 'groups' | 'claims';
+
 export type Denial =
-  | { readonly allow: false; readonly rule: 'users' | 'emails' | 'emailDomains' | 'groups'; readonly reason: string }
+  | { readonly allow: false; readonly rule: IdentityRule | 'sourceCidrs'; readonly reason: string }
   | { readonly allow: false; readonly rule: 'scopes'; readonly reason: string; readonly missingScopes: string[] };
 
 export type Verdict = { readonly allow: true; readonly reason: string } | Denial;
@@ -36,6 +41,14 @@ export function evaluate(identity: Identity, allow: Allow | undefined): Verdict 
     if (!allow.groups.some((g) => identity.groups.includes(g))) return deny('groups', 'no listed group');
     held.push('a listed group is held');
   }
+  if (allow.claims) {
+    for (const [name, values] of Object.entries(allow.claims)) {
+      if (!claimHolds(claimAt(identity.claims, name), values)) {
+        return deny('claims', `claim "${name}" holds none of the listed values`);
+      }
+    }
+    held.push('every listed claim holds');
+  }
   if (allow.scopes) {
     const missingScopes = allow.scopes.filter((s) => !identity.scopes.includes(s));
     if (missingScopes.length > 0) {
@@ -43,7 +56,8 @@ export function evaluate(identity: Identity, allow: Allow | undefined): Verdict 
     }
     held.push('every listed scope is held');
   }
-  return { allow: true, reason: held.length > 0 ? held.join('; ') : 'the allow rules are empty' };
+  if (held.length > 0) return { allow: true, reason: held.join('; ') };
+  return { allow: true, reason: allow.sourceCidrs ? 'any identity' : 'the allow rules are empty' };
 }
 
 /** The domain of a well-formed address: exactly one "@", something on both sides. */
@@ -53,6 +67,22 @@ export function emailDomain(email: string): string | undefined {
   return email.slice(at + 1).toLowerCase();
 }
 
-function deny(rule: 'users' | 'emails' | 'emailDomains' | 'groups', reason: string): Verdict {
+/** allow.sourceCidrs: whether the client address (as trustedProxies resolve it) is listed. */
+export function admitsAddress(sources: AddressList | undefined, clientAddress: string): Verdict {
+  if (sources === undefined) return { allow: true, reason: 'the route takes clients from any address' };
+  if (sources.has(clientAddress)) return { allow: true, reason: 'the client address is listed' };
+  return deny('sourceCidrs', `client address ${clientAddress || '(unknown)'} is not in sourceCidrs`);
+}
+
+/**
+ * A claim holds a listed value when it equals one, or, for an array claim, when one of its
+ * elements does: exactly, type included (the number 3 is not the string "3"), case-sensitive.
+ */
+function claimHolds(claim: unknown, values: readonly unknown[]): boolean {
+  if (Array.isArray(claim)) return claim.some((element) => values.includes(element));
+  return claim !== undefined && values.includes(claim);
+}
+
+function deny(rule: IdentityRule | 'sourceCidrs', reason: string): Verdict {
   return { allow: false, rule, reason };
 }

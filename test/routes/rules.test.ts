@@ -198,7 +198,7 @@ describe('config errors', () => {
         (i) =>
           `config: routes.12.allow.emailDomains.${i}: must be a domain such as "example.com", matched exactly: no "*", spaces, leading or trailing "." (list each subdomain)`,
       ),
-      'config: routes.9.allow: cannot be used with auth "none": a public route has no identity to check',
+      'config: routes.9.allow.users: cannot be used with auth "none": a public route has no identity to check (only sourceCidrs)',
       'config: routes.10.auth: jwt is not configured (set jwt)',
     ]);
   });
