@@ -82,3 +82,33 @@ export function identityFromClaims(
     expiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
   };
 }
+
+// C0 controls, DEL and the C1 controls: no header may carry them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f-\x9f]/;
+/** A lone UTF-16 surrogate: UTF-8 cannot encode it, it would arrive as U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether a claim's text reaches the app exactly as it is in the claim: no control character
+ * (no header may carry one), no surrounding whitespace (HTTP parsers drop it), no lone
+ * surrogate, not empty.
+ */
+function exactInHeader(text: string): boolean {
+  return text !== '' && text.trim() === text && !CONTROL_CHARACTER.test(text) && !LONE_SURROGATE.test(text);
+}
+
+/**
+ * A claim as the text of an identityHeaders header, or undefined when it sends none: a string
+ * as it is, a number or boolean as text, an array of strings joined with "," (elements that
+ * hold a comma, or cannot be sent exactly, are left out: "x,admins" would read as two items).
+ * An absent claim, an object, or a string that cannot be sent exactly sends no header.
+ */
+export function claimHeaderText(value: unknown): string | undefined {
+  if (typeof value === 'string') return exactInHeader(value) ? value : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'boolean') return String(value);
+  if (!Array.isArray(value)) return undefined;
+  const items = value.filter((v): v is string => typeof v === 'string' && !v.includes(',') && exactInHeader(v));
+  return items.length > 0 ? items.join(',') : undefined;
+}

@@ -1,12 +1,13 @@
 // The headers the app receives. Built fresh from the client's raw headers in one pass:
 // 1. hop-by-hop headers go, and every header the client names in Connection;
-// 2. every client copy of an identity or forwarding header goes, whatever its case and
-//    whether spelled with "_" or "-" (WSGI and CGI apps read both alike);
+// 2. every client copy of an identity or forwarding header goes (the configured identityHeaders
+//    and identity token too), whatever its case and whether spelled with "_" or "-" (WSGI and
+//    CGI apps read both alike);
 // 3. by default every other header with "_" in its name goes too (nginx's default);
 // 4. the sidecar's own cookies (the session ticket, the login cookie) leave the Cookie header;
 // then the sidecar's own forwarding and identity headers are added last, so no client header
 // (not even one named in Connection) can remove or shadow them.
-import type { Identity } from '../authn/identity.ts';
+import { claimAt, claimHeaderText, type Identity } from '../authn/identity.ts';
 import { withoutCookies } from '../net/cookies.ts';
 
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus Expect. */
@@ -74,6 +75,14 @@ export interface ForwardingFacts {
   readonly peerAddress: string;
   readonly scheme: 'http' | 'https';
   readonly requestId: string;
+  /** The signed identity token for this request's identity, when identityToken is set. */
+  readonly identityToken?: string | undefined;
+}
+
+/** One identityHeaders entry: the header, and the claim (a dotted path) it is set from. */
+export interface ClaimHeader {
+  readonly name: string;
+  readonly claim: string;
 }
 
 export interface HeaderPolicy {
@@ -84,6 +93,12 @@ export interface HeaderPolicy {
   readonly passAccessToken: boolean;
   /** Whether a cookie is the sidecar's own: removed from the Cookie header (the app never needs it). */
   readonly dropCookie?: (name: string) => boolean;
+  /** identityHeaders, in config order. */
+  readonly claimHeaders?: readonly ClaimHeader[];
+  /** The header that carries the identity token (identityToken.header). */
+  readonly identityTokenHeader?: string;
+  /** The two above in lower case: removed from the client's request as the built-in ones are. */
+  readonly configuredHeaders?: ReadonlySet<string>;
 }
 
 /** Flat [name, value, name, value, ...] as undici and rawHeaders use it. */
@@ -112,7 +127,7 @@ export function buildUpstreamHeaders(
     if (lower.includes('_')) {
       if (policy.dropUnderscoreHeaders) continue;
       const dashed = lower.replaceAll('_', '-');
-      if (MANAGED.has(dashed) || PROXY_ASSERTED.has(dashed)) continue;
+      if (MANAGED.has(dashed) || PROXY_ASSERTED.has(dashed) || policy.configuredHeaders?.has(dashed)) continue;
     }
     if (MANAGED.has(lower)) {
       if (facts.trusted) {
@@ -122,6 +137,7 @@ export function buildUpstreamHeaders(
       }
       continue;
     }
+    if (policy.configuredHeaders?.has(lower)) continue;
     if (PROXY_ASSERTED.has(lower) && !facts.trusted) continue;
     if (lower === 'authorization' && !policy.passBasicAuthorization && /^basic(?:\s|$)/i.test(value)) continue;
     if (lower === 'cookie' && policy.dropCookie) {
@@ -143,13 +159,30 @@ export function buildUpstreamHeaders(
   );
   const forwardedHostValue = forwardedHost ?? host;
   if (forwardedHostValue !== undefined) out.push('X-Forwarded-Host', forwardedHostValue);
-  if (identity) pushIdentity(out, identity, policy);
+  if (identity) pushIdentity(out, identity, policy, facts.identityToken);
   return out;
 }
 
-function pushIdentity(out: string[], identity: Identity, policy: HeaderPolicy): void {
+function pushIdentity(out: string[], identity: Identity, policy: HeaderPolicy, token: string | undefined): void {
   const fields = identityFields(identity, policy);
   for (const [field, value] of Object.entries(fields)) out.push(IDENTITY_HEADERS[field as IdentityField], value);
+  if (policy.claimHeaders) {
+    for (const header of policy.claimHeaders) {
+      const value = claimHeaderValue(identity, header);
+      if (value !== undefined) out.push(header.name, value);
+    }
+  }
+  if (token !== undefined && policy.identityTokenHeader !== undefined) out.push(policy.identityTokenHeader, token);
+}
+
+/**
+ * An identityHeaders header's value, or undefined when the claim sends none (absent, an object,
+ * or text that cannot be sent exactly: see claimHeaderText). The same for the app and for
+ * forward-auth answers.
+ */
+export function claimHeaderValue(identity: Identity, header: ClaimHeader): string | undefined {
+  const text = claimHeaderText(claimAt(identity.claims, header.claim));
+  return text === undefined ? undefined : headerSafe(text);
 }
 
 type IdentityField = keyof typeof IDENTITY_HEADERS;
