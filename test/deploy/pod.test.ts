@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSigningKey, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
+import { createSigningKey, jwksOf, pkcs8Pem, type SigningKey, signToken } from '../support/keys.ts';
 import { LocalPod, type PodProcess } from './local-pod.ts';
 import { type Container, container, type PodSpec, planPod, podSpecOf } from './pod-plan.ts';
 import { helmTemplate, type K8sObject, kustomize, parseManifests, REPO } from './render.ts';
@@ -289,6 +289,9 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
     'client-secret': 'a-client-secret',
     'cookie-secret': 'a-cookie-secret-of-at-least-32-bytes',
     'redis-password': 'a-redis-password',
+    // identityToken: a PKCS#8 private key, and the one it replaces.
+    'identity-signing-key': pkcs8Pem(),
+    'identity-signing-key-previous': pkcs8Pem(),
   };
   // A keys file must hold at least one usable public key, so the ConfigMap carries a real one.
   let fixtures: K8sObject[] = [];
@@ -299,10 +302,10 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
       metadata: { name: 'app-jwks' },
       data: { 'jwks.json': JSON.stringify(jwksOf(await createSigningKey('ES256'))) },
     };
-    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar'], keys), jwks];
+    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar', 'app-identity'], keys), jwks];
   });
   const sources: [string, () => string][] = [
-    ...['jwt', 'basic', 'oidc-redis-native', 'all-methods-sentinel'].map((name): [string, () => string] => [
+    ...['jwt', 'basic', 'oidc-redis-native', 'all-methods-sentinel', 'identity'].map((name): [string, () => string] => [
       `helm ci/${name}-values.yaml`,
       () => helmTemplate(['-f', join(REPO, `deploy/helm/auth-sidecar/ci/${name}-values.yaml`)]),
     ]),

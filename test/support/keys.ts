@@ -100,6 +100,15 @@ const KEY_KINDS: Record<PrivateKeyKind, () => KeyPairKeyObjectResult> = {
 /** Writes a new private key as PKCS#8 PEM (what `openssl genpkey` writes); returns its key pair. */
 export function writePrivateKey(file: string, kind: PrivateKeyKind = 'P-256'): KeyPairKeyObjectResult {
   const pair = KEY_KINDS[kind]();
-  writeFileSync(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(file, pkcs8Of(pair));
   return pair;
+}
+
+/** A new private key as PKCS#8 PEM text, e.g. for a Secret. */
+export function pkcs8Pem(kind: PrivateKeyKind = 'P-256'): string {
+  return pkcs8Of(KEY_KINDS[kind]());
+}
+
+function pkcs8Of(pair: KeyPairKeyObjectResult): string {
+  return String(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
 }
