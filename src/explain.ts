@@ -184,6 +184,8 @@ export function formatExplanation(result: Explanation): string {
   return `${lines.join('\n')}\n`;
 }
 
+const PREFLIGHT_SETTING = { allow: 'allow', skipAuthPreflight: 'allow (skipAuthPreflight)' } as const;
+
 function routeLines(route: Route): string[] {
   const name = route.index === null ? 'default (no route matched)' : `routes.${route.index} "${route.pattern}"`;
   const rules = route.allow ? Object.entries(route.allow).map(([key, values]) => `${key} ${allowValues(values)}`) : [];
@@ -193,7 +195,7 @@ function routeLines(route: Route): string[] {
     `  methods: ${route.methods ? route.methods.join(', ') : 'any'}`,
     `  auth:    ${route.auth === 'none' ? 'none (public)' : route.auth.join(', ')}`,
     `  allow:   ${rules.length > 0 ? rules.join('; ') : fallback}`,
-    `  preflight: ${route.preflight ? 'allow' : 'deny'}`,
+    `  preflight: ${route.preflight === false ? 'deny' : PREFLIGHT_SETTING[route.preflight]}`,
   ];
 }
 

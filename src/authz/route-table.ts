@@ -23,8 +23,12 @@ export interface Route {
   readonly allow: Allow | undefined;
   /** allow.sourceCidrs, compiled; undefined when the route takes clients from anywhere. */
   readonly sources: AddressList | undefined;
-  /** CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) pass without credentials. */
-  readonly preflight: boolean;
+  /**
+   * Whether CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) pass
+   * without credentials, and by which setting: the route's `preflight: allow`, or
+   * skipAuthPreflight for a route that does not say.
+   */
+  readonly preflight: false | 'allow' | 'skipAuthPreflight';
 }
 
 interface CompiledRoute extends Route {
@@ -61,7 +65,7 @@ export class RouteTable {
 
   constructor(routes: readonly RouteConfig[], configured: ReadonlySet<AuthMethod>, options: RouteTableOptions = {}) {
     this.caseInsensitive = options.caseInsensitive ?? false;
-    const preflightByDefault = options.skipAuthPreflight ?? false;
+    const preflightByDefault = options.skipAuthPreflight ? 'skipAuthPreflight' : false;
     const all = METHOD_ORDER.filter((m) => configured.has(m));
     this.routes = routes.map((route, index) => ({
       pattern: route.path,
@@ -72,7 +76,7 @@ export class RouteTable {
       auth: route.auth === 'none' ? 'none' : route.auth ? METHOD_ORDER.filter((m) => route.auth?.includes(m)) : all,
       allow: route.allow,
       sources: route.allow?.sourceCidrs ? new AddressList(route.allow.sourceCidrs) : undefined,
-      preflight: route.preflight === undefined ? preflightByDefault : route.preflight === 'allow',
+      preflight: route.preflight === undefined ? preflightByDefault : route.preflight === 'allow' && 'allow',
     }));
     this.defaultRoute = {
       pattern: null,
@@ -120,5 +124,5 @@ export class RouteTable {
 function methodMatches(route: CompiledRoute, method: string | undefined, preflightFor: string | undefined): boolean {
   if (route.methodSet === null) return true;
   if (method !== undefined && route.methodSet.has(method)) return true;
-  return route.preflight && preflightFor !== undefined && route.methodSet.has(preflightFor);
+  return route.preflight !== false && preflightFor !== undefined && route.methodSet.has(preflightFor);
 }

@@ -79,12 +79,9 @@ export async function decide(
       reason: route.sources ? 'the route is public to the listed addresses' : 'the route is public',
     };
   }
-  if (route.preflight && facts.preflight !== undefined) {
-    return {
-      kind: 'public',
-      route,
-      reason: `a CORS preflight for ${facts.preflight} on a route with preflight: allow`,
-    };
+  if (route.preflight !== false && facts.preflight !== undefined) {
+    const setting = route.preflight === 'allow' ? 'on a route with preflight: allow' : 'with skipAuthPreflight';
+    return { kind: 'public', route, reason: `a CORS preflight for ${facts.preflight} ${setting}` };
   }
   let identity: Identity | null;
   try {
