@@ -1,5 +1,5 @@
-// `auth-sidecar explain` as users run it (a child process): every example of docs/routes.md
-// prints exactly what the doc shows, tokens are verified with the configured keys, and the
+// `auth-sidecar explain` as users run it (a child process): every example of docs/routes.md,
+// docs/identity.md and the README prints exactly what the doc shows, tokens are verified with the configured keys, and the
 // example configs of examples/ are explained too.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { tempDir } from '../support/sidecar.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const ROUTES_DOC = readFileSync(join(ROOT, 'docs/routes.md'), 'utf8');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const IDENTITY_DOC = readFileSync(join(ROOT, 'docs/identity.md'), 'utf8');
 
 /** Splits a shell command line: words, and '...' quoted words (all the docs use). */
 function shellWords(line: string): string[] {
@@ -30,11 +31,11 @@ function docExamples(doc: string): DocExample[] {
 }
 
 /** A document's explain examples, run against the routes config it shows. */
-function explainsEveryExample(name: string, doc: string, configBlock: RegExp): void {
+function explainsEveryExample(name: string, doc: string, configBlock: RegExp, configName = 'routes.yaml'): void {
   describe(`explain answers every example of ${name}`, () => {
     const dir = tempDir('explain-');
     const config = configBlock.exec(doc)?.[1] ?? '';
-    writeFileSync(join(dir, 'routes.yaml'), config);
+    writeFileSync(join(dir, configName), config);
     const examples = docExamples(doc);
 
     it('has the examples', () => {
@@ -63,6 +64,12 @@ function explainsEveryExample(name: string, doc: string, configBlock: RegExp): v
 
 explainsEveryExample('docs/routes.md', ROUTES_DOC, /## Example\n\n```yaml\n([\s\S]*?)```/);
 explainsEveryExample('README.md', README, /## Route rules\n[\s\S]*?```yaml\n([\s\S]*?)```/);
+explainsEveryExample(
+  'docs/identity.md',
+  IDENTITY_DOC,
+  /## Explaining a decision\n[\s\S]*?```yaml\n([\s\S]*?)```/,
+  'identity.yaml',
+);
 
 describe('explain with real credentials and the examples', () => {
   let key: SigningKey;
