@@ -144,6 +144,9 @@ describe('explain with real credentials and the examples', () => {
     const method = await runCli(['explain', '--config', 'config.yaml', '-X', 'G T', '/a'], { cwd: dir });
     expect(method.code).toBe(64);
     expect(method.stderr).toContain('-X must be an HTTP method such as GET');
+    const peer = await runCli(['explain', '--config', 'config.yaml', '--peer', 'example.com', '/a'], { cwd: dir });
+    expect(peer.code).toBe(64);
+    expect(peer.stderr).toContain('--peer must be an IP address');
     writeFileSync(join(dir, 'bad.yaml'), 'upstream: { url: "http://127.0.0.1:5000" }\nroutes: [{ path: "a" }]\n');
     const bad = await runCli(['explain', '--config', 'bad.yaml', '/a'], { cwd: dir });
     expect(bad.code).toBe(78);
