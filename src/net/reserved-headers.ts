@@ -1,9 +1,41 @@
-// Header names a config may not give to a header of its own (identityHeaders,
-// identityToken.header): the sidecar's identity and forwarding headers, which it strips from
-// clients and sets itself, and the headers that frame or route an HTTP message. Set from a
-// claim, any of them would give the app a second, conflicting copy, or change how the request
-// or a forward-auth answer is read. Lower case.
-export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+// Header names with a meaning of their own to the sidecar: the ones it drops from the client's
+// request (upstream/headers.ts), and, in RESERVED_HEADERS, every name a config may not give to a
+// header of its own (identityHeaders, identityToken.header): set from a claim, any of them would
+// give the app a second, conflicting copy, or change how the request or a forward-auth answer
+// is read. Lower case.
+
+/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus Expect. */
+export const HOP_BY_HOP_HEADERS = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  // Node answers "100 Continue" itself; the request to the app is a plain one.
+  'expect',
+] as const;
+
+/** Forwarding details that only a trusted proxy may assert; dropped from anyone else. */
+export const PROXY_ASSERTED_HEADERS = [
+  'forwarded',
+  'x-real-ip',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-original-uri',
+  'x-original-url',
+] as const;
+
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set<string>([
+  ...HOP_BY_HOP_HEADERS,
+  ...PROXY_ASSERTED_HEADERS,
   // identity headers for the app, and their forward-auth twins (upstream/headers.ts, endpoints/forward-auth.ts)
   'x-forwarded-user',
   'x-forwarded-email',
@@ -17,40 +49,20 @@ export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'x-auth-request-access-token',
   'x-auth-request-login',
   'x-auth-login',
-  // forwarding facts, believed only from trusted proxies
+  // forwarding facts the sidecar sets itself
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
-  'x-forwarded-port',
-  'x-forwarded-prefix',
-  'x-forwarded-server',
-  'x-forwarded-uri',
-  'x-forwarded-method',
-  'x-original-uri',
-  'x-original-url',
-  'x-real-ip',
-  'forwarded',
   'x-request-id',
-  // credentials and the message itself
+  // credentials, and the message itself
   'authorization',
-  'proxy-authorization',
   'cookie',
   'set-cookie',
   'host',
   'content-length',
   'content-type',
   'content-encoding',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'http2-settings',
   'www-authenticate',
-  'proxy-authenticate',
   'location',
   'cache-control',
   'retry-after',

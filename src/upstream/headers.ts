@@ -9,22 +9,9 @@
 // (not even one named in Connection) can remove or shadow them.
 import { claimAt, claimHeaderText, type Identity } from '../authn/identity.ts';
 import { withoutCookies } from '../net/cookies.ts';
+import { HOP_BY_HOP_HEADERS, PROXY_ASSERTED_HEADERS } from '../net/reserved-headers.ts';
 
-/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus Expect. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  // Node answers "100 Continue" itself; the request to the app is a plain one.
-  'expect',
-]);
+const HOP_BY_HOP = new Set<string>(HOP_BY_HOP_HEADERS);
 
 /**
  * Headers meant for every recipient (RFC 9110 §7.6.1 forbids naming such a field in
@@ -56,18 +43,7 @@ const MANAGED = new Set<string>([
   'x-request-id',
 ]);
 
-/** Forwarding details that only a trusted proxy may assert; dropped from anyone else. */
-const PROXY_ASSERTED = new Set([
-  'forwarded',
-  'x-real-ip',
-  'x-forwarded-port',
-  'x-forwarded-prefix',
-  'x-forwarded-server',
-  'x-forwarded-uri',
-  'x-forwarded-method',
-  'x-original-uri',
-  'x-original-url',
-]);
+const PROXY_ASSERTED = new Set<string>(PROXY_ASSERTED_HEADERS);
 
 export interface ForwardingFacts {
   /** The peer is in trustedProxies: its X-Forwarded-* are extended, not replaced. */

@@ -1,15 +1,10 @@
 // identityHeaders through a real sidecar: headers from the identity's claims (nested, arrays,
 // numbers, booleans) with the contract's value rules, never a control character in a header,
 // every client copy removed whatever its spelling, and the same headers in forward-auth answers.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
 import { type RouteFixture, startRouteFixture } from '../routes/fixture.ts';
+import { configProblems } from '../support/config-problems.ts';
 import { type Echo, echoOf } from '../support/echo-upstream.ts';
-import { tempDir } from '../support/sidecar.ts';
 
 const IDENTITY_HEADERS = {
   'X-Forwarded-Department': 'department',
@@ -133,20 +128,7 @@ describe('identityHeaders', () => {
 });
 
 describe('identityHeaders config errors', () => {
-  function problems(config: Record<string, unknown>): string[] {
-    const file = join(tempDir(), 'config.yaml');
-    writeFileSync(
-      file,
-      stringify({ upstream: { url: 'http://127.0.0.1:5000' }, basic: { htpasswdFile: 'x' }, ...config }),
-    );
-    try {
-      loadConfig({ file, env: {} });
-      return [];
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return [...(error as ConfigError).lines];
-    }
-  }
+  const problems = configProblems;
 
   it('names each header that is not a token, or is one of the sidecar’s own', () => {
     const own = "is one of the sidecar's own headers, or one that frames the request: choose another name";

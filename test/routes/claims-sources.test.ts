@@ -2,13 +2,8 @@
 // array and nested claims; the client address from a trusted proxy's X-Forwarded-For and
 // never from an untrusted peer's; a public route open only to some addresses; CORS preflights
 // with and without Origin; and the config errors of bad rules.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
-import { tempDir } from '../support/sidecar.ts';
+import { configProblems } from '../support/config-problems.ts';
 import { accessLine, type RouteFixture, startRouteFixture } from './fixture.ts';
 
 const ROUTES = [
@@ -168,20 +163,7 @@ describe('skipAuthPreflight', () => {
 });
 
 describe('config errors', () => {
-  function problems(routes: unknown[]): string[] {
-    const file = join(tempDir(), 'config.yaml');
-    writeFileSync(
-      file,
-      stringify({ upstream: { url: 'http://127.0.0.1:5000' }, basic: { htpasswdFile: 'x' }, routes }),
-    );
-    try {
-      loadConfig({ file, env: {} });
-      return [];
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return [...(error as ConfigError).lines];
-    }
-  }
+  const problems = (routes: unknown[]) => configProblems({ routes });
 
   it('names each bad claim or address rule', () => {
     expect(

@@ -1,12 +1,9 @@
 // Route rules through a real sidecar: allow keys, methods, CORS preflights, RFC 6750's
 // insufficient_scope, case-insensitive matching, and the config errors of bad rules.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
-import { tempDir } from '../support/sidecar.ts';
+import { configProblems } from '../support/config-problems.ts';
 import { type RouteFixture, startRouteFixture } from './fixture.ts';
 
 let fixture: RouteFixture;
@@ -151,21 +148,7 @@ describe('reload', () => {
 });
 
 describe('config errors', () => {
-  function problems(routes: unknown[]): string[] {
-    const dir = tempDir();
-    const file = join(dir, 'config.yaml');
-    writeFileSync(
-      file,
-      stringify({ upstream: { url: 'http://127.0.0.1:5000' }, basic: { htpasswdFile: 'x' }, routes }),
-    );
-    try {
-      loadConfig({ file, env: {} });
-      return [];
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return [...(error as ConfigError).lines];
-    }
-  }
+  const problems = (routes: unknown[]) => configProblems({ routes });
 
   it('names each bad rule by its index', () => {
     expect(
