@@ -89,9 +89,26 @@ const DESCRIPTIONS: Record<string, string> = {
   'routes[].allow.scopes': 'Scopes (all required); a bearer token without them gets 403 `insufficient_scope`.',
   'routes[].allow.providers':
     'Names of `oidc` providers (any): only login sessions from them. Bearer and basic identities never match.',
+  'routes[].allow.claims':
+    'Claim (dotted path) → accepted values: every listed claim must equal one of its values (an array claim: one of its elements); exact, type and case included. See docs/identity.md.',
+  'routes[].allow.sourceCidrs':
+    'IPs or CIDRs the client address (as `trustedProxies` resolve it) must be in; checked first, 403 without a challenge. The only `allow` key an `auth: none` route may have.',
   'routes[].preflight':
-    '`allow` lets CORS preflights (OPTIONS with Origin and Access-Control-Request-Method, matched by the announced method) through without credentials. Never by default.',
+    '`allow` lets CORS preflights (OPTIONS with Origin and Access-Control-Request-Method, matched by the announced method) through without credentials; `deny` never does. Unset: `deny`, or `allow` with `skipAuthPreflight`.',
   caseInsensitiveRoutes: 'Match route globs without regard to case, for apps that serve `/ADMIN` as `/admin`.',
+  identityToken:
+    'A short-lived signed JWT on every forwarded request (and forward-auth 2xx) that tells the app who the caller is; public keys at `{pathPrefix}/jwks.json`. See docs/identity.md.',
+  'identityToken.signingKeyFile':
+    'PKCS#8 PEM private key (EC P-256/P-384, Ed25519, RSA >= 2048; the key decides `alg`), or a list: the first signs, all are published. Reloaded when it changes.',
+  'identityToken.header': 'Request header that carries the token; client copies are removed first.',
+  'identityToken.issuer': 'The `iss` claim. Default: `publicUrl`, else `auth-sidecar`.',
+  'identityToken.audience': 'The `aud` claim (a string, or a list). Default: the origin of `upstream.url`.',
+  'identityToken.ttlSeconds':
+    'Token lifetime, at most 3600; `exp` is never later than the identity’s own expiry. A token is reused while half of it is left.',
+  identityHeaders:
+    'Header name → claim (dotted path), sent to the app and in forward-auth answers; client copies are removed first. Values: see docs/identity.md.',
+  skipAuthPreflight:
+    'CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) pass without credentials on every route without `preflight: deny`; `sourceCidrs` still applies.',
 };
 
 export interface KeyRow {

@@ -4,6 +4,7 @@ import type { Runtime, Services } from './decision/runtime.ts';
 import { backchannelLogoutEndpoint } from './endpoints/backchannel-logout.ts';
 import { callbackEndpoint } from './endpoints/callback.ts';
 import { envoyAuthEndpoint, forwardAuthEndpoint } from './endpoints/forward-auth.ts';
+import { jwksEndpoint } from './endpoints/jwks.ts';
 import { signOutEndpoint } from './endpoints/sign-out.ts';
 import { startEndpoint } from './endpoints/start.ts';
 import { userinfoEndpoint } from './endpoints/userinfo.ts';
@@ -27,6 +28,7 @@ export function createApp(current: () => Runtime, services: Services): Koa<Reque
     ['/backchannel_logout', backchannelLogoutEndpoint(services)],
     ['/auth', forwardAuthEndpoint(services)],
     ['/auth/', envoyAuthEndpoint(services)],
+    ['/jwks.json', jwksEndpoint()],
   ]);
 
   app.use(requestContext(current, services)); // runtime snapshot, request id, client address

@@ -12,7 +12,7 @@ export const USAGE: Readonly<Record<CommandName, string>> = {
   'check-config': 'usage: auth-sidecar check-config [--config FILE]',
   'hash-password': 'usage: auth-sidecar hash-password [--user NAME] [< password]',
   explain:
-    'usage: auth-sidecar explain [--config FILE] [-X METHOD] [-H "Name: value"]...\n' +
+    'usage: auth-sidecar explain [--config FILE] [-X METHOD] [-H "Name: value"]... [--peer IP]\n' +
     '                            [--token JWT | --basic USER:PASSWORD | --claims JSON [--via jwt|session]] PATH',
 };
 
@@ -91,6 +91,9 @@ ${CONFIG_OPTION}
                         a request header, as with curl -H; repeat it for more. For
                         example -H "Accept: text/html" to see what a browser gets, or
                         -H "Origin: ..." with -X OPTIONS for a CORS preflight
+  --peer IP             the address the request comes from (default 127.0.0.1), for
+                        allow.sourceCidrs; behind trustedProxies, X-Forwarded-For is read
+                        from it as the sidecar would
 ${HELP_OPTION}
 
 the credential, at most one of:

@@ -1,6 +1,7 @@
 // The `explain` command line: reads the config, builds its parts without listening (sessions
 // and lockout counters in memory, never the configured Redis), and prints the explanation.
 // Exit 0 whatever the decision; 64 for a usage error, 78 for an invalid config.
+import { isIP } from 'node:net';
 import { parseCommandLine, UsageError } from './cli-args.ts';
 import { configFileOf } from './config/env.ts';
 import { loadConfig } from './config/load.ts';
@@ -21,6 +22,7 @@ const OPTIONS = {
   claims: { type: 'string' },
   via: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
+  peer: { type: 'string' },
 } as const;
 
 export async function explainCommand(args: string[], helpers: CommandHelpers): Promise<number> {
@@ -68,6 +70,7 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
       headers,
       claims,
       claimsVia: values.via as AuthMethod | undefined,
+      peer: values.peer,
     });
     process.stdout.write(formatExplanation(result));
     return 0;
@@ -83,12 +86,14 @@ function checkArguments(
     basic?: string | undefined;
     claims?: string | undefined;
     via?: string | undefined;
+    peer?: string | undefined;
   },
   positionals: string[],
 ): string | undefined {
   if (positionals.length !== 1) return 'explain needs exactly one PATH (e.g. "/admin/users?x=1")';
   // As routes[].methods: anything else the sidecar would never receive as a method.
   if (values.method !== undefined && !/^[A-Za-z]+$/.test(values.method)) return '-X must be an HTTP method such as GET';
+  if (values.peer !== undefined && isIP(values.peer) === 0) return '--peer must be an IP address';
   const credentials = [values.token, values.basic, values.claims].filter((v) => v !== undefined);
   if (credentials.length > 1) return 'give at most one of --token, --basic and --claims';
   if (values.via !== undefined && values.claims === undefined) return '--via only goes with --claims';

@@ -10,6 +10,7 @@ import { type Decision, decide, type Identify, identifyByRoute } from './decisio
 import { type RequestFacts, requestFacts } from './decision/facts.ts';
 import type { Runtime } from './decision/runtime.ts';
 import { SidecarError } from './errors.ts';
+import { clientAddress } from './net/address.ts';
 import { normalizeTarget, type Target } from './net/normalize-path.ts';
 
 export interface ExplainInput {
@@ -20,6 +21,11 @@ export interface ExplainInput {
   /** Claims taken as already verified, mapped as the method `claimsVia` maps them. */
   readonly claims?: Readonly<Record<string, unknown>> | undefined;
   readonly claimsVia?: AuthMethod;
+  /**
+   * The address the request comes from (default 127.0.0.1). From a peer in trustedProxies the
+   * client is read from the X-Forwarded-For header, as the request path reads it.
+   */
+  readonly peer?: string | undefined;
 }
 
 export interface Explanation {
@@ -58,7 +64,11 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
       target: normalizeTarget(input.target),
       headers,
       authorization: parseAuthorization(headers.authorization),
-      clientAddress: '127.0.0.1',
+      clientAddress: clientAddress(
+        input.peer ?? '127.0.0.1',
+        () => (headers['x-forwarded-for'] === undefined ? undefined : [headers['x-forwarded-for']]),
+        runtime.trustedProxies,
+      ),
       via: 'direct',
     });
     decision = await decide(facts, runtime, identify);
@@ -89,7 +99,15 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
     case 'forbidden': {
       const { error } = decision;
       const text = `refused (${error.code}): ${decision.reason}`;
-      return { ...base, identity: decision.identity, status: 403, decision: text, headers: error.headers };
+      const identityNote = decision.identity === null ? 'not asked for (the client address decides first)' : undefined;
+      return {
+        ...base,
+        identity: decision.identity,
+        identityNote,
+        status: 403,
+        decision: text,
+        headers: error.headers,
+      };
     }
     case 'throttled': {
       const { error } = decision;
@@ -173,20 +191,27 @@ export function formatExplanation(result: Explanation): string {
   return `${lines.join('\n')}\n`;
 }
 
+const PREFLIGHT_SETTING = { allow: 'allow', skipAuthPreflight: 'allow (skipAuthPreflight)' } as const;
+
 function routeLines(route: Route): string[] {
   const name = route.index === null ? 'default (no route matched)' : `routes.${route.index} "${route.pattern}"`;
-  const allow = route.allow
-    ? Object.entries(route.allow)
-        .map(([key, values]) => `${key} ${(values as string[]).join(', ')}`)
-        .join('; ')
-    : 'any identity';
+  const rules = route.allow ? Object.entries(route.allow).map(([key, values]) => `${key} ${allowValues(values)}`) : [];
+  const fallback = route.auth === 'none' ? 'everyone' : 'any identity';
   return [
     `route:    ${name}`,
     `  methods: ${route.methods ? route.methods.join(', ') : 'any'}`,
     `  auth:    ${route.auth === 'none' ? 'none (public)' : route.auth.join(', ')}`,
-    `  allow:   ${route.auth === 'none' ? 'everyone' : allow}`,
-    `  preflight: ${route.preflight ? 'allow' : 'deny'}`,
+    `  allow:   ${rules.length > 0 ? rules.join('; ') : fallback}`,
+    `  preflight: ${route.preflight === false ? 'deny' : PREFLIGHT_SETTING[route.preflight]}`,
   ];
+}
+
+/** A list as "a, b"; allow.claims as `department="eng"|"ops", level=3` (types matter). */
+function allowValues(values: unknown): string {
+  if (Array.isArray(values)) return values.join(', ');
+  return Object.entries(values as Record<string, unknown[]>)
+    .map(([claim, accepted]) => `${claim}=${accepted.map((v) => JSON.stringify(v)).join('|')}`)
+    .join(', ');
 }
 
 function identityLine(identity: Identity | null, note: string | undefined): string {

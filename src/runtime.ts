@@ -12,6 +12,7 @@ import { RouteTable } from './authz/route-table.ts';
 import type { AuthMethod, BasicConfig, Config, JwtConfig } from './config/schema.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { ConfigError } from './errors.ts';
+import { IdentityTokenSigner } from './identity-token/signer.ts';
 import { AddressList } from './net/address.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -22,6 +23,7 @@ import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import type { SessionStore } from './sessions/store.ts';
 import { Upstream } from './upstream/forward.ts';
+import type { HeaderPolicy } from './upstream/headers.ts';
 import { WebSocketProxy } from './upstream/websocket.ts';
 
 /** Services for a command that builds a runtime without serving: silent, connects nowhere. */
@@ -45,6 +47,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
   const authenticators = new Map<AuthMethod, Authenticator>();
   if (config.jwt) authenticators.set('jwt', buildJwt(config.jwt, services, problems));
   const users = config.basic ? loadBasicUsers(config.basic, problems) : undefined;
+  const identityToken = buildIdentityToken(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const store = sameStore(previous?.config, config) && previous ? previous.store : createStore(config, services);
   if (config.basic && users) {
@@ -60,6 +63,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
     config,
     routes: new RouteTable(config.routes, new Set(authenticators.keys()), {
       caseInsensitive: config.caseInsensitiveRoutes,
+      skipAuthPreflight: config.skipAuthPreflight,
     }),
     authenticators,
     upstream: sameUpstream ? previous.upstream : new Upstream(config.upstream),
@@ -71,9 +75,35 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
       // Each provider's own setting decides for its sessions (oidc/session-record.ts).
       passAccessToken: config.oidc?.some((provider) => provider.passAccessToken) ?? false,
       ...(login ? { dropCookie: login.cookies.isSidecarCookie } : {}),
+      ...configuredHeaders(config, identityToken),
     },
     realm: config.basic?.realm ?? 'auth-sidecar',
     login,
+    identityToken,
+  };
+}
+
+/** The identity token's signer; undefined without identityToken, or when a key file is unusable. */
+function buildIdentityToken(config: Config, problems: string[]): IdentityTokenSigner | undefined {
+  if (!config.identityToken) return undefined;
+  try {
+    return new IdentityTokenSigner(config.identityToken, config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.lines);
+    return undefined;
+  }
+}
+
+/** identityHeaders and the identity token's header, for the header step; nothing when neither is set. */
+function configuredHeaders(config: Config, identityToken: IdentityTokenSigner | undefined): Partial<HeaderPolicy> {
+  const claimHeaders = Object.entries(config.identityHeaders ?? {}).map(([name, claim]) => ({ name, claim }));
+  const names = [...claimHeaders.map((h) => h.name), ...(identityToken ? [identityToken.header] : [])];
+  if (names.length === 0) return {};
+  return {
+    ...(claimHeaders.length > 0 ? { claimHeaders } : {}),
+    ...(identityToken ? { identityTokenHeader: identityToken.header } : {}),
+    configuredHeaders: new Set(names.map((name) => name.toLowerCase())),
   };
 }
 

@@ -133,3 +133,23 @@ export function identityFromClaims(
   const mapped = mapClaims(claims, names, method);
   return 'identity' in mapped ? mapped.identity : null;
 }
+
+/** Whether a claim's text reaches the app exactly as it is in the claim (see unsendable), and is not empty. */
+function exactInHeader(text: string): boolean {
+  return text !== '' && unsendable(text) === undefined;
+}
+
+/**
+ * A claim as the text of an identityHeaders header, or undefined when it sends none: a string
+ * as it is, a number or boolean as text, an array of strings joined with "," (elements that
+ * hold a comma, or cannot be sent exactly, are left out: "x,admins" would read as two items).
+ * An absent claim, an object, or a string that cannot be sent exactly sends no header.
+ */
+export function claimHeaderText(value: unknown): string | undefined {
+  if (typeof value === 'string') return exactInHeader(value) ? value : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'boolean') return String(value);
+  if (!Array.isArray(value)) return undefined;
+  const items = value.filter((v): v is string => typeof v === 'string' && !v.includes(',') && exactInHeader(v));
+  return items.length > 0 ? items.join(',') : undefined;
+}

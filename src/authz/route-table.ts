@@ -5,6 +5,7 @@
 // many frameworks serve both alike.
 import type { AuthMethod, RouteConfig } from '../config/schema.ts';
 import { BadRequestError } from '../errors.ts';
+import { AddressList } from '../net/address.ts';
 import { compileGlob, type GlobMatcher, pathSegments } from '../net/glob.ts';
 import type { Target } from '../net/normalize-path.ts';
 
@@ -20,8 +21,14 @@ export interface Route {
   /** "none" for a public route, else the methods it accepts, in the order they are tried. */
   readonly auth: 'none' | readonly AuthMethod[];
   readonly allow: Allow | undefined;
-  /** CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) pass without credentials. */
-  readonly preflight: boolean;
+  /** allow.sourceCidrs, compiled; undefined when the route takes clients from anywhere. */
+  readonly sources: AddressList | undefined;
+  /**
+   * Whether CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) pass
+   * without credentials, and by which setting: the route's `preflight: allow`, or
+   * skipAuthPreflight for a route that does not say.
+   */
+  readonly preflight: false | 'allow' | 'skipAuthPreflight';
 }
 
 interface CompiledRoute extends Route {
@@ -32,6 +39,11 @@ interface CompiledRoute extends Route {
 export interface RouteTableOptions {
   /** Match paths and globs without regard to case (for apps that serve /ADMIN as /admin). */
   readonly caseInsensitive?: boolean;
+  /**
+   * skipAuthPreflight: CORS preflights pass on every route that does not say `preflight: deny`,
+   * and on the default rule.
+   */
+  readonly skipAuthPreflight?: boolean;
 }
 
 /** What a request asks for, as far as route matching is concerned. */
@@ -53,6 +65,7 @@ export class RouteTable {
 
   constructor(routes: readonly RouteConfig[], configured: ReadonlySet<AuthMethod>, options: RouteTableOptions = {}) {
     this.caseInsensitive = options.caseInsensitive ?? false;
+    const preflightByDefault = options.skipAuthPreflight ? 'skipAuthPreflight' : false;
     const all = METHOD_ORDER.filter((m) => configured.has(m));
     this.routes = routes.map((route, index) => ({
       pattern: route.path,
@@ -62,9 +75,18 @@ export class RouteTable {
       methodSet: route.methods ? new Set(route.methods) : null,
       auth: route.auth === 'none' ? 'none' : route.auth ? METHOD_ORDER.filter((m) => route.auth?.includes(m)) : all,
       allow: route.allow,
-      preflight: route.preflight === 'allow',
+      sources: route.allow?.sourceCidrs ? new AddressList(route.allow.sourceCidrs) : undefined,
+      preflight: route.preflight === undefined ? preflightByDefault : route.preflight === 'allow' && 'allow',
     }));
-    this.defaultRoute = { pattern: null, index: null, methods: null, auth: all, allow: undefined, preflight: false };
+    this.defaultRoute = {
+      pattern: null,
+      index: null,
+      methods: null,
+      auth: all,
+      allow: undefined,
+      sources: undefined,
+      preflight: preflightByDefault,
+    };
   }
 
   /**
@@ -102,5 +124,5 @@ export class RouteTable {
 function methodMatches(route: CompiledRoute, method: string | undefined, preflightFor: string | undefined): boolean {
   if (route.methodSet === null) return true;
   if (method !== undefined && route.methodSet.has(method)) return true;
-  return route.preflight && preflightFor !== undefined && route.methodSet.has(preflightFor);
+  return route.preflight !== false && preflightFor !== undefined && route.methodSet.has(preflightFor);
 }

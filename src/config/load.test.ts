@@ -316,18 +316,21 @@ describe('problems are reported all at once, one line each, naming the key', () 
     expect(config.pathPrefix).toBe('/.auth/..x');
   });
 
-  it('checks routes name only configured methods, and no allow on a public route', () => {
+  it('checks routes name only configured methods, and on a public route no allow but sourceCidrs', () => {
     const lines = problems({
       ...MINIMAL,
       routes: [
         { path: '/x', auth: ['basic'] },
-        { path: '/y', auth: 'none', allow: { users: ['a'] } },
+        { path: '/y', auth: 'none', allow: { users: ['a'], sourceCidrs: ['10.0.0.0/8'], claims: { a: ['b'] } } },
+        { path: '/z', auth: 'none', allow: { sourceCidrs: ['10.0.0.0/8'] } },
       ],
     });
-    expect(lines).toContain('config: routes.0.auth: basic is not configured (set basic)');
-    expect(lines).toContain(
-      'config: routes.1.allow: cannot be used with auth "none": a public route has no identity to check',
-    );
+    const publicRoute = 'cannot be used with auth "none": a public route has no identity to check (only sourceCidrs)';
+    expect(lines).toEqual([
+      'config: routes.0.auth: basic is not configured (set basic)',
+      `config: routes.1.allow.users: ${publicRoute}`,
+      `config: routes.1.allow.claims: ${publicRoute}`,
+    ]);
   });
 
   it('checks redis settings when session.store is redis', () => {

@@ -10,6 +10,8 @@ export interface SchemaDef {
   in?: Schema;
   options?: Schema[];
   element?: Schema;
+  /** Of a record: the schema of its values. */
+  valueType?: Schema;
   entries?: Record<string, string>;
   values?: unknown[];
   defaultValue?: unknown;
@@ -86,6 +88,8 @@ export function typeName(schema: Schema): string {
   switch (def.type) {
     case 'array':
       return `list of ${typeName(def.element as Schema)}`;
+    case 'record':
+      return `mapping to ${typeName(def.valueType as Schema)}`;
     case 'union':
       return [...new Set((def.options ?? []).map(typeName))].join(' or ');
     case 'enum':

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AUTH_METHODS, type AuthMethod } from '../auth-methods.ts';
 import { parseCidr } from '../net/address.ts';
 import { globProblem } from '../net/glob.ts';
+import { RESERVED_HEADERS } from '../net/reserved-headers.ts';
 import { blockedFetchPort } from './bad-ports.ts';
 
 /** Key names whose value is a secret: each also accepts `<key>File`, and is never echoed. */
@@ -272,6 +273,22 @@ const emailDomain = nonEmptyString
     'must be a domain such as "example.com", matched exactly: no "*", spaces, leading or trailing "." (list each subdomain)',
   );
 
+/** A claim value a rule compares with: exact, of the same type as in the token. */
+const claimValue = z.union([nonEmptyString, z.number(), z.boolean()], {
+  error: 'must be a string, a number or true/false',
+});
+
+/** A mapping whose keys are names the user chose; an empty one is refused as a likely mistake. */
+const namedMapping = <T extends z.ZodType>(value: T, what: string) =>
+  z.record(z.string(), value, { error: `must be a mapping of ${what}` }).superRefine((mapping, ctx) => {
+    if (Object.keys(mapping).length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must not be empty (leave the key out instead)' });
+    }
+    for (const name of Object.keys(mapping)) {
+      if (name === '') ctx.addIssue({ code: 'custom', path: [name], message: 'must not be an empty name' });
+    }
+  });
+
 const routeSchema = z.strictObject(
   {
     path: z.string({ error: 'must be a path glob' }).superRefine((glob, ctx) => {
@@ -291,15 +308,70 @@ const routeSchema = z.strictObject(
           .min(1, 'must not be empty (leave the key out instead)')
           .optional(),
         providers: z.array(providerName).min(1, 'must not be empty (leave the key out instead)').optional(),
+        claims: namedMapping(
+          z.array(claimValue, { error: 'must be a list of values' }).min(1, 'must not be empty'),
+          'claim names (dotted paths) to lists of values',
+        ).optional(),
+        sourceCidrs: z
+          .array(cidr, { error: 'must be a list of IPs or CIDRs' })
+          .min(1, 'must not be empty (leave the key out instead)')
+          .optional(),
       })
       .optional(),
-    preflight: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('deny'),
+    // No default here: an unset preflight follows skipAuthPreflight (see route-table.ts).
+    preflight: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).optional(),
   },
   { error: 'must be a route: a mapping with a path' },
 );
 
 /** Runs a refinement even when other parts of the value failed, so every problem shows at once. */
 const always = { when: () => true };
+/** tchar (RFC 9110 §5.6.2) without "_". */
+const HEADER_NAME = /^[!#$%&'*+\-.^`|~0-9A-Za-z]+$/;
+
+/** Why a name cannot be a header of the sidecar's own (identityHeaders, identityToken.header). */
+export function ownHeaderProblem(name: string): string | undefined {
+  if (name.includes('_')) {
+    return 'must not contain "_": WSGI and CGI apps read it as "-", and proxies drop such headers';
+  }
+  if (!HEADER_NAME.test(name)) return 'must be a header name, such as "X-Forwarded-Department"';
+  if (RESERVED_HEADERS.has(name.toLowerCase())) {
+    return "is one of the sidecar's own headers, or one that frames the request: choose another name";
+  }
+  return undefined;
+}
+
+const ownHeaderName = z.string({ error: 'must be a header name' }).superRefine((name, ctx) => {
+  const problem = ownHeaderProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const identityTokenSchema = z.strictObject(
+  {
+    signingKeyFile: z.union([nonEmptyString, z.array(nonEmptyString).min(1, 'must not be empty')], {
+      error: 'must be the path of a PKCS#8 PEM private key, or a list of them (the first signs)',
+    }),
+    header: ownHeaderName.default('X-Auth-Sidecar-Identity'),
+    issuer: nonEmptyString.optional(),
+    audience: oneOrMoreStrings.optional(),
+    ttlSeconds: z
+      .int({ error: 'must be a whole number of seconds' })
+      .min(1, 'must be >= 1')
+      .max(3600, 'must be <= 3600')
+      .default(60),
+  },
+  { error: 'must be a mapping with signingKeyFile' },
+);
+
+/** Header name → claim (a dotted path); names are checked here, collisions across keys below. */
+const identityHeadersSchema = namedMapping(nonEmptyString, 'header names to claim names').superRefine(
+  (headers, ctx) => {
+    for (const name of Object.keys(headers)) {
+      const problem = name === '' ? undefined : ownHeaderProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    }
+  },
+);
 
 export const configSchema = z
   .strictObject({
@@ -349,6 +421,9 @@ export const configSchema = z
     session: sessionSchema,
     routes: z.array(routeSchema, { error: 'must be a list of routes' }).default([]),
     caseInsensitiveRoutes: z.boolean({ error: 'must be true or false' }).default(false),
+    identityToken: identityTokenSchema.optional(),
+    identityHeaders: identityHeadersSchema.optional(),
+    skipAuthPreflight: z.boolean({ error: 'must be true or false' }).default(false),
   })
   .superRefine(checkAcrossKeys, always);
 
@@ -358,6 +433,7 @@ export type RouteConfig = Config['routes'][number];
 export type ClaimsConfig = JwtConfig['claims'];
 export type BasicConfig = NonNullable<Config['basic']>;
 export type OidcConfig = NonNullable<Config['oidc']>[number];
+export type IdentityTokenConfig = NonNullable<Config['identityToken']>;
 
 type Ctx = z.RefinementCtx;
 type Loose = Record<string, unknown>;
@@ -381,6 +457,27 @@ function checkAcrossKeys(value: unknown, ctx: Ctx): void {
   else if (isObject(value.jwt)) checkJwtEntries([value.jwt], ctx);
   if (isObject(value.session)) checkSession(value.session, ctx);
   if (Array.isArray(value.routes)) checkRoutes(value.routes, configured, providerNames(value.oidc), ctx);
+  if (isObject(value.identityHeaders)) checkIdentityHeaderNames(value, value.identityHeaders, ctx);
+}
+
+/** Header names are case-insensitive: two entries, or an entry and the token, must not meet. */
+function checkIdentityHeaderNames(value: Loose, headers: Loose, ctx: Ctx): void {
+  const token = isObject(value.identityToken) ? value.identityToken.header : undefined;
+  const taken = new Map<string, string>();
+  if (value.identityToken !== undefined) {
+    taken.set((typeof token === 'string' ? token : 'X-Auth-Sidecar-Identity').toLowerCase(), 'identityToken.header');
+  }
+  for (const name of Object.keys(headers)) {
+    const other = taken.get(name.toLowerCase());
+    if (other !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identityHeaders', name],
+        message: `names the same header as ${other} (header names are case-insensitive)`,
+      });
+    }
+    taken.set(name.toLowerCase(), `identityHeaders.${name}`);
+  }
 }
 
 /** Both listeners on one port could never start; say so as a config problem (78), not EADDRINUSE. */
@@ -576,12 +673,15 @@ function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, providers: 
         }
       }
     }
-    if (route.auth === 'none' && route.allow !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['routes', index, 'allow'],
-        message: 'cannot be used with auth "none": a public route has no identity to check',
-      });
+    // A public route has no identity, but it has a client address.
+    if (route.auth === 'none' && isObject(route.allow)) {
+      for (const key of Object.keys(route.allow).filter((k) => k !== 'sourceCidrs')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'allow', key],
+          message: 'cannot be used with auth "none": a public route has no identity to check (only sourceCidrs)',
+        });
+      }
     }
     if (isObject(route.allow) && Array.isArray(route.allow.providers)) {
       checkAllowedProviders(route, route.allow.providers, ['routes', index, 'allow', 'providers'], providers, ctx);

@@ -1,6 +1,7 @@
 // Notices when a file the config depends on changes. Kubernetes updates a mounted ConfigMap or
 // Secret by swapping a symlink (..data), which inotify on the file itself misses; polling stat()
 // (which follows the link) sees the new target's inode, size and mtime, on any filesystem.
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 
 export class FileWatcher {
@@ -16,10 +17,15 @@ export class FileWatcher {
     this.timer.unref();
   }
 
-  /** Watches these files from now on; a file not seen before is taken as it is. */
+  /**
+   * Watches these files from now on. A file not seen before is taken as it is now, when the
+   * config that names it has just been read: a change right after the reload (a key rotated
+   * in two steps) is then a change, not the first sight of the file.
+   */
   setFiles(files: readonly string[]): void {
     this.files = files;
     for (const file of this.seen.keys()) if (!files.includes(file)) this.seen.delete(file);
+    for (const file of files) if (!this.seen.has(file)) this.seen.set(file, fingerprintNow(file));
   }
 
   close(): void {
@@ -45,9 +51,20 @@ export class FileWatcher {
 
 async function fingerprint(file: string): Promise<string> {
   try {
-    const s = await stat(file);
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+    return printOf(await stat(file));
   } catch (error) {
     return `missing:${(error as NodeJS.ErrnoException).code}`;
   }
+}
+
+function fingerprintNow(file: string): string {
+  try {
+    return printOf(statSync(file));
+  } catch (error) {
+    return `missing:${(error as NodeJS.ErrnoException).code}`;
+  }
+}
+
+function printOf(s: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
 }

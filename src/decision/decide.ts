@@ -3,14 +3,16 @@
 // all call decide() and only render what it returns. In order:
 //   1. the sidecar's own endpoints under pathPrefix (direct requests only): not decided here;
 //   2. the route: first whose glob and methods match the normalized path (400 when ambiguous);
-//   3. public: an `auth: "none"` route, or a CORS preflight on a route that lets them pass;
-//   4. authenticate with the route's methods: the first that recognises its credential decides,
+//   3. the client address: a route with allow.sourceCidrs refuses (403, no challenge) a client
+//      from elsewhere before anything else, public routes and preflights included;
+//   4. public: an `auth: "none"` route, or a CORS preflight on a route that lets them pass;
+//   5. authenticate with the route's methods: the first that recognises its credential decides,
 //      a credential present but invalid is refused (never a fall-through), none is refused too;
-//   5. authorize: the route's allow rules on the identity.
+//   6. authorize: the route's allow rules on the identity.
 // A dependency that is down (session store, JWKS) is not a decision: it throws its 503.
 import { authenticateWith } from '../authn/authenticator.ts';
 import type { Identity } from '../authn/identity.ts';
-import { evaluate } from '../authz/policy.ts';
+import { admitsAddress, evaluate } from '../authz/policy.ts';
 import type { Route, RouteTable } from '../authz/route-table.ts';
 import type { AuthMethod } from '../config/schema.ts';
 import { ForbiddenError, TooManyAttemptsError, UnauthorizedError } from '../errors.ts';
@@ -37,7 +39,8 @@ export type Refusal =
   | {
       readonly kind: 'forbidden';
       readonly route: Route;
-      readonly identity: Identity;
+      /** Null when the client address was refused before any credential was looked at. */
+      readonly identity: Identity | null;
       /** Which allow rule did not hold; logged, never sent. */
       readonly reason: string;
       readonly error: ForbiddenError;
@@ -65,13 +68,20 @@ export async function decide(
     return { kind: 'endpoint', name: facts.target.matchPath.slice(prefix.length) };
   }
   const route = selectRoute(facts, runtime.routes);
-  if (route.auth === 'none') return { kind: 'public', route, reason: 'the route is public' };
-  if (route.preflight && facts.preflight !== undefined) {
+  const source = admitsAddress(route.sources, facts.clientAddress);
+  if (!source.allow) {
+    return { kind: 'forbidden', route, identity: null, reason: source.reason, error: new ForbiddenError() };
+  }
+  if (route.auth === 'none') {
     return {
       kind: 'public',
       route,
-      reason: `a CORS preflight for ${facts.preflight} on a route with preflight: allow`,
+      reason: route.sources ? 'the route is public to the listed addresses' : 'the route is public',
     };
+  }
+  if (route.preflight !== false && facts.preflight !== undefined) {
+    const setting = route.preflight === 'allow' ? 'on a route with preflight: allow' : 'with skipAuthPreflight';
+    return { kind: 'public', route, reason: `a CORS preflight for ${facts.preflight} ${setting}` };
   }
   let identity: Identity | null;
   try {
@@ -118,7 +128,10 @@ function unauthenticated(facts: RequestFacts, route: Route, runtime: Runtime, re
  */
 function authorize(identity: Identity, route: Route, runtime: Runtime): Decision {
   const verdict = evaluate(identity, route.allow);
-  if (verdict.allow) return { kind: 'allowed', route, identity, reason: verdict.reason };
+  if (verdict.allow) {
+    const reason = route.sources ? `the client address is listed; ${verdict.reason}` : verdict.reason;
+    return { kind: 'allowed', route, identity, reason };
+  }
   if (verdict.rule === 'scopes' && identity.method === 'jwt') {
     const challenge = insufficientScopeChallenge(runtime.realm, route.allow?.scopes ?? verdict.missingScopes);
     const error = new ForbiddenError('the token lacks a scope the route requires', 'insufficient_scope', {

@@ -6,6 +6,7 @@ import type { Authenticator } from '../authn/authenticator.ts';
 import type { KeySetRegistry } from '../authn/jwt/key-set-registry.ts';
 import type { RouteTable } from '../authz/route-table.ts';
 import type { AuthMethod, Config } from '../config/schema.ts';
+import type { IdentityTokenSigner } from '../identity-token/signer.ts';
 import type { AddressList } from '../net/address.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -43,4 +44,6 @@ export interface Runtime {
   readonly realm: string;
   /** Browser login (OIDC) and login sessions; undefined without `oidc`. */
   readonly login: Login | undefined;
+  /** Signs the identity token for the app; undefined without `identityToken`. */
+  readonly identityToken: IdentityTokenSigner | undefined;
 }

@@ -5,7 +5,8 @@
 //   original path to its path_prefix and keeps the original method.
 // Either is believed only from a peer in trustedProxies; anyone else gets the check for a path
 // that no route matches. The decision is the pipeline's own (decision/decide.ts); this only
-// renders it: 202 (200 for Envoy, which only takes 200) with X-Auth-Request-* identity headers,
+// renders it: 202 (200 for Envoy, which only takes 200) with X-Auth-Request-* identity headers
+// (and the identityHeaders and identity token under their own names, as the app would get them),
 // 401 with the same challenges (never a redirect unless the caller opts in with
 // `?login=redirect` or `X-Auth-Login: redirect`: nginx only takes 2xx/401/403; for a browser
 // page load the 401 names the login in X-Auth-Request-Login instead), 403, or 429. A path the
@@ -22,7 +23,7 @@ import type { Endpoint } from '../http/sidecar-endpoints.ts';
 import { unmapIPv4 } from '../net/address.ts';
 import { normalizeTarget, type Target } from '../net/normalize-path.ts';
 import { headerLines } from '../net/raw-http.ts';
-import { identityFields } from '../upstream/headers.ts';
+import { claimHeaderValue, identityFields } from '../upstream/headers.ts';
 
 /** The response headers of an allowed check, as nginx, Traefik, Caddy and Envoy copy them. */
 export const AUTH_REQUEST_HEADERS = {
@@ -89,7 +90,7 @@ async function check(ctx: Context, services: Services, options: CheckOptions): P
       return allowed(ctx, options.allowedStatus);
     case 'allowed':
       ctx.state.identity = decision.identity;
-      setIdentityHeaders(ctx, decision.identity);
+      await setIdentityHeaders(ctx, decision.identity);
       return allowed(ctx, options.allowedStatus);
     case 'forbidden':
       ctx.state.identity = decision.identity;
@@ -165,9 +166,21 @@ function answer(ctx: Context, error: SidecarError): void {
   ctx.body = { error: error.code, message: error.message, requestId: ctx.state.requestId };
 }
 
-function setIdentityHeaders(ctx: Context, identity: Identity): void {
-  const fields = identityFields(identity, ctx.state.runtime.headerPolicy);
+/**
+ * The built-in identity headers as X-Auth-Request-* (what nginx, Traefik and Caddy configs copy
+ * from oauth2-proxy); identityHeaders and the identity token under their own names, so that
+ * Traefik's authResponseHeaders, Caddy's copy_headers and Envoy's allowed_upstream_headers pass
+ * them on to the app exactly as the sidecar itself would send them.
+ */
+async function setIdentityHeaders(ctx: Context, identity: Identity): Promise<void> {
+  const { headerPolicy: policy, identityToken: signer } = ctx.state.runtime;
+  const fields = identityFields(identity, policy);
   for (const [field, value] of Object.entries(fields)) {
     ctx.set(AUTH_REQUEST_HEADERS[field as keyof typeof fields], value);
   }
+  for (const header of policy.claimHeaders ?? []) {
+    const value = claimHeaderValue(identity, header);
+    if (value !== undefined) ctx.set(header.name, value);
+  }
+  if (signer) ctx.set(signer.header, signer.cached(identity) ?? (await signer.sign(identity)));
 }

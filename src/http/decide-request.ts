@@ -55,7 +55,7 @@ function decisionLabels(decision: Decision): { method: string; result: string } 
     case 'allowed':
       return { method: decision.identity.method, result: 'allowed' };
     case 'forbidden':
-      return { method: decision.identity.method, result: 'denied' };
+      return { method: decision.identity?.method ?? 'none', result: 'denied' };
     case 'unauthenticated': {
       const { rejection } = decision.error;
       return rejection ? { method: rejection.method, result: 'rejected' } : { method: 'none', result: 'missing' };

@@ -10,11 +10,13 @@ export function proxy(services: Services): Step {
   return async (ctx) => {
     const { runtime, identity, facts, requestId, upgrade } = ctx.state;
     const peerAddress = unmapIPv4(ctx.req.socket.remoteAddress ?? '');
+    const signer = runtime.identityToken;
     const forwarding = {
       trusted: runtime.trustedProxies.has(peerAddress),
       peerAddress,
       scheme: 'http' as const,
       requestId,
+      identityToken: identity && signer ? (signer.cached(identity) ?? (await signer.sign(identity))) : undefined,
     };
     const headers = buildUpstreamHeaders(
       ctx.req.rawHeaders,

@@ -1,30 +1,18 @@
 // The headers the app receives. Built fresh from the client's raw headers in one pass:
 // 1. hop-by-hop headers go, and every header the client names in Connection;
-// 2. every client copy of an identity, method-override or URL-rewrite header goes, and of a
-//    forwarding header unless a trusted proxy sent it, whatever its case and whether spelled
-//    with "_" or "-" (WSGI and CGI apps read both alike);
+// 2. every client copy of an identity, method-override or URL-rewrite header goes (the
+//    configured identityHeaders and identity token too), and of a forwarding header unless a
+//    trusted proxy sent it, whatever its case and whether spelled with "_" or "-" (WSGI and CGI
+//    apps read both alike);
 // 3. by default every other header with "_" in its name goes too (nginx's default);
 // 4. the sidecar's own cookies (the session ticket, the login cookie) leave the Cookie header;
 // then the sidecar's own forwarding and identity headers are added last, so no client header
 // (not even one named in Connection) can remove or shadow them.
-import type { Identity } from '../authn/identity.ts';
+import { claimAt, claimHeaderText, type Identity } from '../authn/identity.ts';
 import { withoutCookies } from '../net/cookies.ts';
+import { HOP_BY_HOP_HEADERS, PROXY_ASSERTED_HEADERS } from '../net/reserved-headers.ts';
 
-/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus Expect. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  // The sidecar answers "100 Continue" itself (forward.ts); the request to the app is a plain one.
-  'expect',
-]);
+const HOP_BY_HOP = new Set<string>(HOP_BY_HOP_HEADERS);
 
 /**
  * Headers meant for every recipient (RFC 9110 §7.6.1 forbids naming such a field in
@@ -84,18 +72,7 @@ const MANAGED = new Set<string>([
  * proxy in front says about it reaches the app as it was sent; from anyone else it is removed,
  * in either spelling.
  */
-const PROXY_ASSERTED = new Set([
-  'forwarded',
-  'x-real-ip',
-  'true-client-ip',
-  'x-client-ip',
-  'x-forwarded-port',
-  'x-forwarded-prefix',
-  'x-forwarded-server',
-  'x-forwarded-ssl',
-  'x-forwarded-scheme',
-  'front-end-https',
-]);
+const PROXY_ASSERTED = new Set<string>(PROXY_ASSERTED_HEADERS);
 
 export interface ForwardingFacts {
   /** The peer is in trustedProxies: its X-Forwarded-* are extended, not replaced. */
@@ -103,6 +80,14 @@ export interface ForwardingFacts {
   readonly peerAddress: string;
   readonly scheme: 'http' | 'https';
   readonly requestId: string;
+  /** The signed identity token for this request's identity, when identityToken is set. */
+  readonly identityToken?: string | undefined;
+}
+
+/** One identityHeaders entry: the header, and the claim (a dotted path) it is set from. */
+export interface ClaimHeader {
+  readonly name: string;
+  readonly claim: string;
 }
 
 export interface HeaderPolicy {
@@ -113,6 +98,12 @@ export interface HeaderPolicy {
   readonly passAccessToken: boolean;
   /** Whether a cookie is the sidecar's own: removed from the Cookie header (the app never needs it). */
   readonly dropCookie?: (name: string) => boolean;
+  /** identityHeaders, in config order. */
+  readonly claimHeaders?: readonly ClaimHeader[];
+  /** The header that carries the identity token (identityToken.header). */
+  readonly identityTokenHeader?: string;
+  /** The two above in lower case: removed from the client's request as the built-in ones are. */
+  readonly configuredHeaders?: ReadonlySet<string>;
 }
 
 /** Flat [name, value, name, value, ...] as undici and rawHeaders use it. */
@@ -141,7 +132,7 @@ export function buildUpstreamHeaders(
     if (lower.includes('_')) {
       if (policy.dropUnderscoreHeaders) continue;
       const dashed = lower.replaceAll('_', '-');
-      if (MANAGED.has(dashed) || PROXY_ASSERTED.has(dashed)) continue;
+      if (MANAGED.has(dashed) || PROXY_ASSERTED.has(dashed) || policy.configuredHeaders?.has(dashed)) continue;
     }
     if (MANAGED.has(lower)) {
       if (facts.trusted) {
@@ -151,6 +142,7 @@ export function buildUpstreamHeaders(
       }
       continue;
     }
+    if (policy.configuredHeaders?.has(lower)) continue;
     if (PROXY_ASSERTED.has(lower) && !facts.trusted) continue;
     if (lower === 'authorization' && !policy.passBasicAuthorization && /^basic(?:\s|$)/i.test(value)) continue;
     if (lower === 'cookie' && policy.dropCookie) {
@@ -172,13 +164,30 @@ export function buildUpstreamHeaders(
   );
   const forwardedHostValue = forwardedHost ?? host;
   if (forwardedHostValue !== undefined) out.push('X-Forwarded-Host', forwardedHostValue);
-  if (identity) pushIdentity(out, identity, policy);
+  if (identity) pushIdentity(out, identity, policy, facts.identityToken);
   return out;
 }
 
-function pushIdentity(out: string[], identity: Identity, policy: HeaderPolicy): void {
+function pushIdentity(out: string[], identity: Identity, policy: HeaderPolicy, token: string | undefined): void {
   const fields = identityFields(identity, policy);
   for (const [field, value] of Object.entries(fields)) out.push(IDENTITY_HEADERS[field as IdentityField], value);
+  if (policy.claimHeaders) {
+    for (const header of policy.claimHeaders) {
+      const value = claimHeaderValue(identity, header);
+      if (value !== undefined) out.push(header.name, value);
+    }
+  }
+  if (token !== undefined && policy.identityTokenHeader !== undefined) out.push(policy.identityTokenHeader, token);
+}
+
+/**
+ * An identityHeaders header's value, or undefined when the claim sends none (absent, an object,
+ * or text that cannot be sent exactly: see claimHeaderText). The same for the app and for
+ * forward-auth answers.
+ */
+export function claimHeaderValue(identity: Identity, header: ClaimHeader): string | undefined {
+  const text = claimHeaderText(claimAt(identity.claims, header.claim));
+  return text === undefined ? undefined : utf8Bytes(text);
 }
 
 type IdentityField = keyof typeof IDENTITY_HEADERS;

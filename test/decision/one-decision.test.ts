@@ -1,7 +1,8 @@
 // One table of requests through the three places that decide (test/support/decision-table.ts):
 // a proxied request, a forward-auth check and `explain`. Each must give the same verdict, the
 // same challenges and the same identity, with every kind of credential, for browsers and API
-// clients, on encoded paths too.
+// clients, on encoded paths too, for claim and source-address rules (the client named by
+// X-Forwarded-For from this trusted peer) and CORS preflights.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -10,6 +11,10 @@ import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, signToken } from '../support/keys.ts';
 import { type LoginStack, login, PUBLIC_HOST, startLoginStack } from '../support/login-stack.ts';
 import { tempDir } from '../support/sidecar.ts';
+
+const INSIDE = { 'x-forwarded-for': '192.0.2.9, 10.1.2.3' };
+const OUTSIDE = { 'x-forwarded-for': '10.1.2.3, 192.0.2.9' };
+const PREFLIGHT = { origin: 'https://web.example', 'access-control-request-method': 'POST' };
 
 let stack: LoginStack;
 const credentials = credentialTable();
@@ -41,7 +46,17 @@ beforeAll(async () => {
         { path: '/api/**', auth: ['jwt', 'basic'], allow: { scopes: ['read'] } },
         { path: '/app/**', auth: ['session'] },
         { path: '/cors/**', methods: ['POST'], preflight: 'allow' },
+        {
+          path: '/internal/**',
+          allow: {
+            claims: { department: ['eng', 'ops'], 'realm_access.roles': ['operator'] },
+            sourceCidrs: ['10.0.0.0/8'],
+          },
+        },
+        { path: '/scrape/**', auth: 'none', allow: { sourceCidrs: ['10.42.0.0/16'] } },
+        { path: '/no-preflight/**', preflight: 'deny' },
       ],
+      skipAuthPreflight: true,
     },
   });
   const bearer = async (claims: Record<string, unknown>) => `Bearer ${await signToken(key, claims)}`;
@@ -49,6 +64,12 @@ beforeAll(async () => {
   credentials.values.jwtUser = await bearer({ sub: 'bob', groups: ['dev'] });
   credentials.values.jwtExpired = await bearer({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 });
   credentials.values.jwtTampered = `${credentials.values.jwtAdmin?.slice(0, -4)}AAAA`;
+  const operator = { realm_access: { roles: ['viewer', 'operator'] } };
+  credentials.values.jwtOps = await bearer({ sub: 'olga', department: 'ops', ...operator });
+  credentials.values.jwtEngArray = await bearer({ sub: 'erik', department: ['sales', 'eng'], ...operator });
+  credentials.values.jwtEngCase = await bearer({ sub: 'emil', department: 'Eng', ...operator });
+  credentials.values.jwtNoRoles = await bearer({ sub: 'nora', department: 'ops', realm_access: { roles: ['viewer'] } });
+  credentials.values.jwtRolesFlat = await bearer({ sub: 'flo', department: 'ops', 'realm_access.roles': ['operator'] });
   credentials.values.basicRoot = basicAuth('root', 'root-pw');
   credentials.values.basicCarol = basicAuth('carol', 'carol-pw');
   credentials.values.basicWrong = basicAuth('dave', 'not-daves');
@@ -144,6 +165,121 @@ const ROWS: Row[] = [
     verdict: 'public',
   },
   { name: 'OPTIONS that is no preflight', method: 'OPTIONS', path: '/cors/x', verdict: 'unauthenticated' },
+  // allow.claims and allow.sourceCidrs; the client is the X-Forwarded-For entry of this trusted peer.
+  {
+    name: 'claims hold, from inside',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...auth('jwtOps') },
+    verdict: 'allowed',
+    user: 'olga',
+  },
+  {
+    name: 'claims: an array claim with a listed element',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...auth('jwtEngArray') },
+    verdict: 'allowed',
+    user: 'erik',
+  },
+  {
+    name: 'claims: compared case-sensitively',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...auth('jwtEngCase') },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'claims: a nested claim without the value',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...auth('jwtNoRoles') },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'claims: a dotted name that is itself a claim',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...auth('jwtRolesFlat') },
+    verdict: 'allowed',
+    user: 'flo',
+  },
+  {
+    name: 'claims: basic credentials carry none',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...auth('basicRoot') },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'claims hold, from outside',
+    path: '/internal/x',
+    headers: { ...OUTSIDE, ...auth('jwtOps') },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'from outside, no credentials: no challenge',
+    path: '/internal/x',
+    headers: { ...OUTSIDE, ...API },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'from outside, browser: no login',
+    path: '/internal/x',
+    headers: { ...OUTSIDE, ...BROWSER },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'from inside, no credentials',
+    path: '/internal/x',
+    headers: { ...INSIDE, ...API },
+    verdict: 'unauthenticated',
+  },
+  {
+    name: 'public to listed addresses, inside',
+    path: '/scrape/metrics',
+    headers: { 'x-forwarded-for': '10.42.7.1' },
+    verdict: 'public',
+  },
+  { name: 'public to listed addresses, outside', path: '/scrape/metrics', headers: INSIDE, verdict: 'forbidden' },
+  { name: 'public to listed addresses, the proxy itself', path: '/scrape/metrics', verdict: 'forbidden' },
+  // skipAuthPreflight: every route that does not say `preflight: deny`, and the default rule.
+  {
+    name: 'skipAuthPreflight: a preflight passes',
+    method: 'OPTIONS',
+    path: '/admin/x',
+    headers: PREFLIGHT,
+    verdict: 'public',
+  },
+  {
+    name: 'skipAuthPreflight: the default rule too',
+    method: 'OPTIONS',
+    path: '/other',
+    headers: PREFLIGHT,
+    verdict: 'public',
+  },
+  {
+    name: 'skipAuthPreflight: an OPTIONS without Origin',
+    method: 'OPTIONS',
+    path: '/admin/x',
+    headers: { 'access-control-request-method': 'POST' },
+    verdict: 'unauthenticated',
+  },
+  {
+    name: 'skipAuthPreflight: not on a route with preflight: deny',
+    method: 'OPTIONS',
+    path: '/no-preflight/x',
+    headers: PREFLIGHT,
+    verdict: 'unauthenticated',
+  },
+  {
+    name: 'skipAuthPreflight: sourceCidrs still applies, outside',
+    method: 'OPTIONS',
+    path: '/internal/x',
+    headers: { ...PREFLIGHT, ...OUTSIDE },
+    verdict: 'forbidden',
+  },
+  {
+    name: 'skipAuthPreflight: sourceCidrs still applies, inside',
+    method: 'OPTIONS',
+    path: '/internal/x',
+    headers: { ...PREFLIGHT, ...INSIDE },
+    verdict: 'public',
+  },
 ];
 
 describe('the pipeline, forward-auth and explain give one decision', () => {

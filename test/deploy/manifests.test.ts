@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { chartRouteSchema, routeSchema } from '../../scripts/chart-schema.ts';
+import { configSchema } from '../../src/config/schema.ts';
 import { tempDir } from '../support/sidecar.ts';
 import { type Container, container, type PodSpec, podSpecOf, runningContainers } from './pod-plan.ts';
 import {
@@ -198,6 +199,40 @@ describe('Helm chart', () => {
     ]);
   });
 
+  it('identityToken signs with keys from the mounted Secret; claim headers and rules reach the config', () => {
+    const objects = parseManifests(helmTemplate(['-f', valuesFile('identity-values.yaml')]));
+    const data = only(ofKind(objects, 'ConfigMap'), 'ConfigMap').data as Record<string, string>;
+    const config = parseYaml(data['config.yaml'] ?? '') as Record<string, unknown>;
+    expect(config.identityToken).toEqual({
+      signingKeyFile: [
+        '/etc/auth-sidecar/secrets/identity-signing-key',
+        '/etc/auth-sidecar/secrets/identity-signing-key-previous',
+      ],
+      audience: 'legacy-app',
+      ttlSeconds: 120,
+    });
+    // What the sidecar itself accepts (its key files exist only in the pod).
+    expect(configSchema.safeParse(config).error?.issues ?? []).toEqual([]);
+    expect(config.identityHeaders).toEqual({
+      'X-Forwarded-Department': 'department',
+      'X-Forwarded-Roles': 'realm_access.roles',
+    });
+    expect((config.routes as { allow: unknown }[]).map((route) => route.allow)).toEqual([
+      { sourceCidrs: ['10.42.0.0/16'] },
+      { claims: { department: ['eng', 'ops'], 'realm_access.roles': ['operator'] }, sourceCidrs: ['10.0.0.0/8'] },
+    ]);
+    const pod = podSpecOf(only(ofKind(objects, 'Deployment'), 'Deployment'));
+    expect(sidecarOf(pod).volumeMounts).toContainEqual(
+      expect.objectContaining({ name: 'auth-sidecar-secrets', mountPath: '/etc/auth-sidecar/secrets' }),
+    );
+    expect(pod.volumes).toContainEqual(
+      expect.objectContaining({
+        name: 'auth-sidecar-secrets',
+        secret: expect.objectContaining({ secretName: 'app-identity' }),
+      }),
+    );
+  });
+
   it('jwt.entries gives one jwt entry per issuer', () => {
     const objects = parseManifests(helmTemplate(['-f', valuesFile('all-methods-sentinel-values.yaml')]));
     const data = only(ofKind(objects, 'ConfigMap'), 'ConfigMap').data as Record<string, string>;
@@ -373,6 +408,21 @@ describe('Helm chart', () => {
       'jwt keys beside jwt.entries',
       [...JWT, '--set-json', 'jwt.entries=[{"issuer":"https://a.example.com","audience":"a"}]'],
       'put every jwt key inside the entries',
+    ],
+    [
+      'identityToken inside config (its key comes from the Secret)',
+      [...JWT, '--set', 'config.identityToken.signingKeyFile=/k.pem'],
+      'config.identityToken is set by the chart',
+    ],
+    [
+      'identityToken without a Secret key',
+      ['-f', valuesFile('identity-values.yaml'), '--set', 'identityToken.signingKeyKey='],
+      'name the Secret key of its private key in identityToken.signingKeyKey',
+    ],
+    [
+      'an empty sourceCidrs list (values.schema.json)',
+      [...JWT, '--set-json', 'config.routes=[{"path":"/x","allow":{"sourceCidrs":[]}}]'],
+      '/config/routes/0/allow/sourceCidrs',
     ],
   ];
   for (const [what, args, message] of refusals) {

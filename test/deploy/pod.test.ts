@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSigningKey, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
+import { createSigningKey, jwksOf, pkcs8Pem, type SigningKey, signToken } from '../support/keys.ts';
 import { LocalPod, type PodProcess } from './local-pod.ts';
 import { type Container, container, type PodSpec, planPod, podSpecOf } from './pod-plan.ts';
 import { helmTemplate, type K8sObject, kustomize, parseManifests, REPO } from './render.ts';
@@ -312,6 +312,9 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
     'client-secret': 'a-client-secret',
     'cookie-secret': 'a-cookie-secret-of-at-least-32-bytes',
     'redis-password': 'a-redis-password',
+    // identityToken: a PKCS#8 private key, and the one it replaces.
+    'identity-signing-key': pkcs8Pem(),
+    'identity-signing-key-previous': pkcs8Pem(),
   };
   // A keys file must hold at least one usable public key, so the ConfigMap carries a real one.
   let fixtures: K8sObject[] = [];
@@ -322,8 +325,12 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
       metadata: { name: 'app-jwks' },
       data: { 'jwks.json': JSON.stringify(jwksOf(await createSigningKey('ES256'))) },
     };
-    // legacy-app-auth: ci/bitnami-redis-values.yaml's; redis: the one the Bitnami Redis chart makes.
-    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar', 'legacy-app-auth', 'redis'], keys), jwks];
+    // legacy-app-auth: ci/bitnami-redis-values.yaml's; redis: the one the Bitnami Redis chart makes;
+    // app-identity: ci/identity-values.yaml's signing keys.
+    fixtures = [
+      ...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar', 'legacy-app-auth', 'redis', 'app-identity'], keys),
+      jwks,
+    ];
   });
   const sources: [string, () => string][] = [
     ...readdirSync(join(REPO, 'deploy/helm/auth-sidecar/ci')).map((file): [string, () => string] => [

@@ -1,5 +1,5 @@
-// `auth-sidecar explain` as users run it (a child process): every example of docs/routes.md
-// prints exactly what the doc shows, tokens are verified with the configured keys, and the
+// `auth-sidecar explain` as users run it (a child process): every example of docs/routes.md,
+// docs/identity.md and the README prints exactly what the doc shows, tokens are verified with the configured keys, and the
 // example configs of examples/ are explained too.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { tempDir } from '../support/sidecar.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const ROUTES_DOC = readFileSync(join(ROOT, 'docs/routes.md'), 'utf8');
 const JWT_DOC = readFileSync(join(ROOT, 'docs/jwt.md'), 'utf8');
+const IDENTITY_DOC = readFileSync(join(ROOT, 'docs/identity.md'), 'utf8');
 
 /** Splits a shell command line: words, and '...' quoted words (all the docs use). */
 function shellWords(line: string): string[] {
@@ -30,11 +31,11 @@ function docExamples(doc: string): DocExample[] {
 }
 
 /** A document's explain examples, run against the routes config it shows. */
-function explainsEveryExample(name: string, doc: string, configBlock: RegExp): void {
+function explainsEveryExample(name: string, doc: string, configBlock: RegExp, configName = 'routes.yaml'): void {
   describe(`explain answers every example of ${name}`, () => {
     const dir = tempDir('explain-');
     const config = configBlock.exec(doc)?.[1] ?? '';
-    writeFileSync(join(dir, 'routes.yaml'), config);
+    writeFileSync(join(dir, configName), config);
     const examples = docExamples(doc);
 
     it('has the examples', () => {
@@ -66,6 +67,12 @@ explainsEveryExample(
   'docs/jwt.md',
   JWT_DOC,
   /## Route rules for an API, checked with `explain`\n[\s\S]*?```yaml\n([\s\S]*?)```/,
+);
+explainsEveryExample(
+  'docs/identity.md',
+  IDENTITY_DOC,
+  /## Explaining a decision\n[\s\S]*?```yaml\n([\s\S]*?)```/,
+  'identity.yaml',
 );
 
 describe('explain with real credentials and the examples', () => {
@@ -141,6 +148,9 @@ describe('explain with real credentials and the examples', () => {
     const method = await runCli(['explain', '--config', 'config.yaml', '-X', 'G T', '/a'], { cwd: dir });
     expect(method.code).toBe(64);
     expect(method.stderr).toContain('-X must be an HTTP method such as GET');
+    const peer = await runCli(['explain', '--config', 'config.yaml', '--peer', 'example.com', '/a'], { cwd: dir });
+    expect(peer.code).toBe(64);
+    expect(peer.stderr).toContain('--peer must be an IP address');
     writeFileSync(join(dir, 'bad.yaml'), 'upstream: { url: "http://127.0.0.1:5000" }\nroutes: [{ path: "a" }]\n');
     const bad = await runCli(['explain', '--config', 'bad.yaml', '/a'], { cwd: dir });
     expect(bad.code).toBe(78);

@@ -1,13 +1,10 @@
 // Route rules through a real sidecar: allow keys, methods, CORS preflights, RFC 6750's
 // insufficient_scope, case-insensitive matching, and the config errors of bad rules.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { configProblems } from '../support/config-problems.ts';
 import { type JwtStack, startJwtStack } from '../support/jwt-stack.ts';
-import { tempDir } from '../support/sidecar.ts';
 import { eventually } from '../support/wait.ts';
 
 let fixture: JwtStack;
@@ -150,21 +147,7 @@ describe('reload', () => {
 });
 
 describe('config errors', () => {
-  function problems(routes: unknown[]): string[] {
-    const dir = tempDir();
-    const file = join(dir, 'config.yaml');
-    writeFileSync(
-      file,
-      stringify({ upstream: { url: 'http://127.0.0.1:5000' }, basic: { htpasswdFile: 'x' }, routes }),
-    );
-    try {
-      loadConfig({ file, env: {} });
-      return [];
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return [...(error as ConfigError).lines];
-    }
-  }
+  const problems = (routes: unknown[]) => configProblems({ routes });
 
   it('names each bad rule by its index', () => {
     expect(
@@ -197,7 +180,7 @@ describe('config errors', () => {
         (i) =>
           `config: routes.12.allow.emailDomains.${i}: must be a domain such as "example.com", matched exactly: no "*", spaces, leading or trailing "." (list each subdomain)`,
       ),
-      'config: routes.9.allow: cannot be used with auth "none": a public route has no identity to check',
+      'config: routes.9.allow.users: cannot be used with auth "none": a public route has no identity to check (only sourceCidrs)',
       'config: routes.10.auth: jwt is not configured (set jwt)',
     ]);
   });

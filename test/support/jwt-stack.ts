@@ -21,8 +21,14 @@ export async function startJwtStack(config: Record<string, unknown>): Promise<Jw
   const dir = tempDir();
   const keysFile = join(dir, 'jwks.json');
   writeFileSync(keysFile, JSON.stringify(jwksOf(key)));
+  // upstream settings other than the url (which is the echo's) may be given.
+  const { upstream: upstreamSettings, ...rest } = config;
   const sidecar = await startTestSidecar(
-    { upstream: { url: upstream.url }, jwt: { issuer: ISSUER, audience: AUDIENCE, keysFile }, ...config },
+    {
+      upstream: { ...(upstreamSettings as object | undefined), url: upstream.url },
+      jwt: { issuer: ISSUER, audience: AUDIENCE, keysFile },
+      ...rest,
+    },
     { dir },
   );
   return {

@@ -1,4 +1,6 @@
-// Real signing keys and a real JWKS server that can rotate its keys and go down.
+// Real signing keys, key files, and a real JWKS server that can rotate its keys and go down.
+import { generateKeyPairSync, type KeyPairKeyObjectResult } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
@@ -80,4 +82,33 @@ export async function startJwksServer(keys: SigningKey[], issuer?: string): Prom
         server.close(() => resolve());
       }),
   }) as JwksServer;
+}
+
+/** The key types an identity token key file may hold, and some it may not. */
+export type PrivateKeyKind = 'P-256' | 'P-384' | 'P-521' | 'Ed25519' | 'Ed448' | 'RSA-2048' | 'RSA-1024';
+
+const KEY_KINDS: Record<PrivateKeyKind, () => KeyPairKeyObjectResult> = {
+  'P-256': () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  'P-384': () => generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+  'P-521': () => generateKeyPairSync('ec', { namedCurve: 'P-521' }),
+  Ed25519: () => generateKeyPairSync('ed25519'),
+  Ed448: () => generateKeyPairSync('ed448'),
+  'RSA-2048': () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  'RSA-1024': () => generateKeyPairSync('rsa', { modulusLength: 1024 }),
+};
+
+/** Writes a new private key as PKCS#8 PEM (what `openssl genpkey` writes); returns its key pair. */
+export function writePrivateKey(file: string, kind: PrivateKeyKind = 'P-256'): KeyPairKeyObjectResult {
+  const pair = KEY_KINDS[kind]();
+  writeFileSync(file, pkcs8Of(pair));
+  return pair;
+}
+
+/** A new private key as PKCS#8 PEM text, e.g. for a Secret. */
+export function pkcs8Pem(kind: PrivateKeyKind = 'P-256'): string {
+  return pkcs8Of(KEY_KINDS[kind]());
+}
+
+function pkcs8Of(pair: KeyPairKeyObjectResult): string {
+  return String(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));
 }

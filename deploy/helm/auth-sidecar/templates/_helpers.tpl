@@ -86,6 +86,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- if kindIs "slice" $keys }}{{ join "," $keys }}{{ else }}{{ $keys }}{{ end }}
 {{- end }}
 
+{{/* identityToken.signingKeyKey as a comma-separated list: one key, or several for rotation (the first signs). */}}
+{{- define "auth-sidecar.identityKeys" -}}
+{{- $keys := .Values.identityToken.signingKeyKey }}
+{{- if kindIs "slice" $keys }}{{ join "," $keys }}{{ else }}{{ $keys }}{{ end }}
+{{- end }}
+
 {{/* The Secret keys the config refers to, one per line. */}}
 {{- define "auth-sidecar.secretKeys" -}}
 {{- $v := .Values }}
@@ -102,6 +108,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 {{- if and (eq $v.session.store "redis") $v.session.redisPasswordKey }}
 {{ $v.session.redisPasswordKey }}
+{{- end }}
+{{- if $v.identityToken.enabled }}
+{{- range $key := (include "auth-sidecar.identityKeys" .) | splitList "," | compact }}
+{{ $key }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -133,7 +144,7 @@ xFile key) found in a values block, one per line. Called as (list "path" value);
 {{/* Refuses values that would render a pod that cannot start. */}}
 {{- define "auth-sidecar.validate" -}}
 {{- $v := .Values }}
-{{- range $key := list "listen" "admin" "jwt" "oidc" "basic" "session" }}
+{{- range $key := list "listen" "admin" "jwt" "oidc" "basic" "session" "identityToken" }}
 {{- if hasKey $v.config $key }}
 {{- fail (printf "auth-sidecar: config.%s is set by the chart: use the top-level %s values instead" $key (ternary "sidecar.port/adminPort" $key (or (eq $key "listen") (eq $key "admin")))) }}
 {{- end }}
@@ -174,6 +185,9 @@ readable by anyone who can read ConfigMaps, and land in Helm's release history. 
 {{- end }}
 {{- if and (eq $v.session.store "redis") (not $v.session.redis) }}
 {{- fail "auth-sidecar: session.store is redis: set session.redis.url (or sentinels with name, or cluster)" }}
+{{- end }}
+{{- if and $v.identityToken.enabled (not (include "auth-sidecar.identityKeys" . | trim)) }}
+{{- fail "auth-sidecar: identityToken.enabled is true: name the Secret key of its private key in identityToken.signingKeyKey" }}
 {{- end }}
 {{- end }}
 
@@ -232,6 +246,15 @@ readable by anyone who can read ConfigMaps, and land in Helm's release history. 
 {{- $_ := set $session "redis" $redis }}
 {{- end }}
 {{- $_ := set $config "session" $session }}
+{{- if $v.identityToken.enabled }}
+{{- $files := list }}
+{{- range $key := (include "auth-sidecar.identityKeys" .) | splitList "," | compact }}
+{{- $files = append $files (printf "%s/%s" $secretDir $key) }}
+{{- end }}
+{{- $identityToken := omit $v.identityToken "enabled" "signingKeyKey" }}
+{{- $_ := set $identityToken "signingKeyFile" (ternary (first $files) $files (eq (len $files) 1)) }}
+{{- $_ := set $config "identityToken" $identityToken }}
+{{- end }}
 {{- if not $config.routes }}
 {{- $_ := unset $config "routes" }}
 {{- end }}
