@@ -271,7 +271,7 @@ describe('problems are reported all at once, one line each, naming the key', () 
       'config: routes.2.allow.providers: must not be empty (leave the key out instead)',
       'config: routes.0.allow.providers.1: "staff" is no oidc provider: must be one of corp, partners',
       'config: routes.1.allow.providers: needs a route that accepts session: only login sessions come from a provider',
-      'config: routes.3.allow: cannot be used with auth "none": a public route has no identity to check',
+      'config: routes.3.allow.providers: cannot be used with auth "none": a public route has no identity to check (only sourceCidrs)',
     ]);
     expect(problems({ ...MINIMAL, routes: [{ path: '/a', allow: { providers: ['corp'] } }] })).toContain(
       'config: routes.0.allow.providers.0: "corp" is no oidc provider: must be a named oidc entry',
