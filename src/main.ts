@@ -8,7 +8,7 @@ import { FileWatcher } from './config/watch.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { createAdminServer, type ReadinessCheck, upstreamCheck } from './http/admin.ts';
 import { drain } from './lifecycle/drain.ts';
-import { createMainServer, listen, openConnections } from './lifecycle/main-server.ts';
+import { createMainServer, listen, openConnections, renewTls } from './lifecycle/main-server.ts';
 import { Reloader, type ReloadReason } from './lifecycle/reloader.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -55,7 +55,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   runtime.login?.client.prefetch();
   const current = () => runtime;
 
-  const server = createMainServer(createApp(current, services).callback());
+  const server = createMainServer(createApp(current, services).callback(), runtime.tls);
   const connections = openConnections(server);
   const checks = new Map<string, ReadinessCheck>([
     ['config', () => Promise.resolve()],
@@ -84,6 +84,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     apply: (next, files) => {
       const old = runtime;
       runtime = next;
+      renewTls(server, old.tls, next.tls);
       next.login?.client.prefetch();
       void retireRuntime(old, next, services);
       watcher.setFiles(files);

@@ -9,7 +9,7 @@ import { loadUserDirectory, type UserDirectory } from './authn/basic/user-direct
 import { JwtAuthenticator } from './authn/jwt/bearer-jwt.ts';
 import { KeySetRegistry } from './authn/jwt/key-set-registry.ts';
 import { RouteTable } from './authz/route-table.ts';
-import type { AuthMethod, BasicConfig, Config, JwtConfig } from './config/schema.ts';
+import { type AuthMethod, type BasicConfig, type Config, type JwtConfig, type TlsConfig } from './config/schema.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { ConfigError } from './errors.ts';
 import { AddressList } from './net/address.ts';
@@ -20,6 +20,7 @@ import { SessionAuthenticator } from './oidc/session-authenticator.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import type { SessionStore } from './sessions/store.ts';
+import { type ListenerTls, loadListenerTls } from './tls/listener-tls.ts';
 import { Upstream } from './upstream/forward.ts';
 import { WebSocketProxy } from './upstream/websocket.ts';
 
@@ -43,6 +44,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
   const authenticators = new Map<AuthMethod, Authenticator>();
   if (config.jwt) authenticators.set('jwt', buildJwt(config.jwt, services, problems));
   const users = config.basic ? loadBasicUsers(config.basic, problems) : undefined;
+  const tls = config.tls ? loadTls(config.tls, problems, previous?.tls) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
   const store = sameStore(previous?.config, config) && previous ? previous.store : createStore(config, services);
   if (config.basic && users) {
@@ -71,7 +73,20 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
     },
     realm: config.basic?.realm ?? 'auth-sidecar',
     login,
+    tls,
   };
+}
+
+/** The running settings when no file changed, so a reload with the same files changes nothing. */
+function loadTls(config: TlsConfig, problems: string[], previous: ListenerTls | undefined): ListenerTls | undefined {
+  try {
+    const loaded = loadListenerTls(config);
+    return previous?.fingerprint === loaded.fingerprint ? previous : loaded;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.lines);
+    return undefined;
+  }
 }
 
 /** Releases what `next` no longer uses, once the requests still running on `old` are done. */

@@ -5,7 +5,7 @@
 // reload that does not change the provider settings.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ClaimsConfig, Config } from '../config/schema.ts';
+import { type ClaimsConfig, type Config, servedOverHttps } from '../config/schema.ts';
 import { type CookieOptions, clearCookie, readCookies, serializeCookie } from '../net/cookies.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -60,7 +60,7 @@ export function buildLogin(
     previous && JSON.stringify(previous.client.options, omitLogger) === JSON.stringify(clientOptions, omitLogger);
   const client = same ? previous.client : new OidcClient(clientOptions);
   const sessions = new Sessions(store, new TicketSigner(secrets));
-  const secure = session.cookie.secure ?? publicUrl.startsWith('https:');
+  const secure = session.cookie.secure ?? servedOverHttps(config);
   return {
     client,
     sessions,

@@ -13,7 +13,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['endpoints'], // the Koa handlers of {pathPrefix}/*
   ['http'], // the pipeline's steps: context, facts, rendering, admin listener
   ['decision'], // the one decision, and the Runtime it reads
-  ['oidc', 'upstream'], // browser login and sessions; forwarding to the app
+  ['oidc', 'upstream', 'tls'], // browser login and sessions; forwarding to the app; the listener's TLS files
   ['authz'], // route table and allow rules
   ['authn'], // identities, JWT and basic authenticators
   ['sessions'], // the session store contract and its backends
