@@ -8,8 +8,16 @@ import { BasicAuthenticator } from './authn/basic/basic-authenticator.ts';
 import { loadUserDirectory, type UserDirectory } from './authn/basic/user-directory.ts';
 import { JwtAuthenticator } from './authn/jwt/bearer-jwt.ts';
 import { KeySetRegistry } from './authn/jwt/key-set-registry.ts';
+import { MtlsAuthenticator } from './authn/mtls/mtls-authenticator.ts';
 import { RouteTable } from './authz/route-table.ts';
-import { type AuthMethod, type BasicConfig, type Config, type JwtConfig, type TlsConfig } from './config/schema.ts';
+import {
+  type AuthMethod,
+  type BasicConfig,
+  type Config,
+  DEFAULT_MTLS,
+  type JwtConfig,
+  type TlsConfig,
+} from './config/schema.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { ConfigError } from './errors.ts';
 import { AddressList } from './net/address.ts';
@@ -46,6 +54,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
   const users = config.basic ? loadBasicUsers(config.basic, problems) : undefined;
   const tls = config.tls ? loadTls(config.tls, problems, previous?.tls) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
+  if (tls?.requestCert) authenticators.set('mtls', new MtlsAuthenticator((config.mtls ?? DEFAULT_MTLS).claims));
   const store = sameStore(previous?.config, config) && previous ? previous.store : createStore(config, services);
   if (config.basic && users) {
     authenticators.set('basic', buildBasic(config.basic, users, store, services, previous));

@@ -25,7 +25,7 @@ export interface CertificateAuthority extends Issued {
 export interface IssueOptions {
   /** The subject's common name; none when undefined. */
   readonly cn?: string;
-  /** subjectAltName entries as openssl writes them: "DNS:localhost", "URI:spiffe://...", "email:...". */
+  /** subjectAltName entries, kind and value: "DNS:localhost", "URI:spiffe://...", "email:...", "IP:...". */
   readonly san?: readonly string[];
   /** For a server, or for a client (the default). */
   readonly usage?: 'serverAuth' | 'clientAuth';
@@ -103,10 +103,13 @@ const DAY = 86_400_000;
 /** A certificate signed by `ca`, written as `<name>.crt` and `<name>.key` in the CA's folder. */
 export function issue(ca: CertificateAuthority, name: string, options: IssueOptions = {}): Issued {
   const { dir } = ca;
+  // Alternative names in a section of their own, so that a value may hold anything, commas too.
+  const san = options.san ?? [];
   const extensions = [
     'basicConstraints=critical,CA:FALSE',
     `extendedKeyUsage=${options.usage ?? 'clientAuth'}`,
-    ...(options.san && options.san.length > 0 ? [`subjectAltName=${options.san.join(',')}`] : []),
+    ...(san.length > 0 ? ['subjectAltName=@alt', '[alt]'] : []),
+    ...san.map((entry, i) => `${entry.slice(0, entry.indexOf(':'))}.${i + 1} = ${entry.slice(entry.indexOf(':') + 1)}`),
   ];
   writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
   const subject = options.cn === undefined ? '/' : `/CN=${options.cn.replaceAll('/', '\\/')}`;

@@ -45,3 +45,23 @@ export function handshake(url: string, options: ConnectionOptions = {}): Promise
     socket.once('error', reject);
   });
 }
+
+/**
+ * Sends a request on a connection of its own and resolves the TLS error it ends with (in TLS 1.3
+ * a server refuses a client certificate after the client's side of the handshake is done), or
+ * "answered" when the server answered.
+ */
+export function tlsRefusal(url: string, options: ConnectionOptions): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), ...options }, () => {
+      socket.write(`GET / HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.once('data', () => {
+      socket.destroy();
+      resolve('answered');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    socket.once('close', () => resolve('closed without an error'));
+  });
+}

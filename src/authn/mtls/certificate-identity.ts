@@ -1,0 +1,55 @@
+// A verified client certificate as an identity: mtls.claims names the certificate fields that
+// give the user and the email. The user is the first value of its field; a certificate whose
+// user the app could not receive exactly (a control character, surrounding whitespace: the
+// rule of identity.ts) gives no identity, and such an email is left out.
+import type { CertificateField, MtlsConfig } from '../../config/schema.ts';
+import type { CertificateNames, ClientCertificate } from '../../net/client-certificate.ts';
+import type { Identity } from '../identity.ts';
+
+/** An identity, or why the certificate gives none: a phrase that follows "the client certificate". */
+export type CertificateIdentity = { readonly identity: Identity } | { readonly refused: string };
+
+const FIELDS: Record<CertificateField, keyof CertificateNames> = {
+  'subject.CN': 'subjectCN',
+  'san.email': 'sanEmail',
+  'san.uri': 'sanUri',
+  'san.dns': 'sanDns',
+};
+
+/** Longest value sent in an identity header, in UTF-8 bytes. */
+const MAX_VALUE_BYTES = 256;
+// C0 controls, DEL and the C1 controls: no header may carry them, and some apps strip them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What keeps a value from reaching the app exactly (a phrase that follows "has"), if anything. */
+function unsendable(value: string): string | undefined {
+  if (CONTROL.test(value)) return 'a control character';
+  if (value.trim() !== value) return 'leading or trailing whitespace';
+  if (LONE_SURROGATE.test(value)) return 'a lone UTF-16 surrogate';
+  if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES) return `more than ${MAX_VALUE_BYTES} bytes`;
+  return undefined;
+}
+
+export function certificateIdentity(certificate: ClientCertificate, claims: MtlsConfig['claims']): CertificateIdentity {
+  const user = certificate[FIELDS[claims.user]][0];
+  if (user === undefined || user === '') return { refused: `has no ${claims.user}` };
+  const problem = unsendable(user);
+  if (problem !== undefined) return { refused: `has a ${claims.user} with ${problem}` };
+  const email = certificate[FIELDS[claims.email]][0];
+  return {
+    identity: {
+      user,
+      method: 'mtls',
+      email: email !== undefined && email !== '' && unsendable(email) === undefined ? email : undefined,
+      groups: [],
+      scopes: [],
+      claims: {
+        subject: { CN: certificate.subjectCN },
+        san: { email: certificate.sanEmail, uri: certificate.sanUri, dns: certificate.sanDns },
+      },
+      expiresAt: certificate.notAfter,
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// The client certificate of a TLS connection, as plain facts: whether the TLS stack verified it
+// against tls.clientCaFile, and the names it carries. Read once per connection (a connection's
+// certificate cannot change: the listener refuses renegotiation), and only when the mtls method
+// is on. The names come from the certificate's DER through an ASN.1 parser, never from Node's
+// "DNS:a, URI:b" text form, whose splitting is ambiguous (CVE-2021-44532).
+import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
+
+export interface CertificateNames {
+  /** The subject's common names (2.5.4.3), in the certificate's order. */
+  readonly subjectCN: readonly string[];
+  /** Subject alternative names by kind, in the certificate's order. */
+  readonly sanEmail: readonly string[];
+  /** URIs: a SPIFFE ID (spiffe://trust-domain/path) is one. */
+  readonly sanUri: readonly string[];
+  readonly sanDns: readonly string[];
+}
+
+export interface ClientCertificate extends CertificateNames {
+  /** The TLS stack verified it (chain to a CA of tls.clientCaFile, dates): socket.authorized. */
+  readonly verified: boolean;
+  /** Why it is not verified, as OpenSSL names it (CERT_HAS_EXPIRED, ...); undefined when it is. */
+  readonly verifyError: string | undefined;
+  /** Epoch milliseconds after which the certificate no longer holds. */
+  readonly notAfter: number;
+}
+
+const COMMON_NAME = '2.5.4.3';
+const NO_NAMES: CertificateNames = Object.freeze({ subjectCN: [], sanEmail: [], sanUri: [], sanDns: [] });
+
+/** Null: the connection presented no certificate. Keyed by socket, so a connection is read once. */
+const byConnection = new WeakMap<TLSSocket, ClientCertificate | null>();
+
+/** The certificate the client presented on this TLS connection, or undefined. */
+export function clientCertificateOf(socket: TLSSocket): ClientCertificate | undefined {
+  let certificate = byConnection.get(socket);
+  if (certificate === undefined) {
+    certificate = readPeer(socket);
+    byConnection.set(socket, certificate);
+  }
+  return certificate ?? undefined;
+}
+
+function readPeer(socket: TLSSocket): ClientCertificate | null {
+  const peer = socket.getPeerX509Certificate();
+  if (peer === undefined) return null;
+  return describeCertificate(peer, socket.authorized, socket.authorized ? undefined : errorCode(socket));
+}
+
+function errorCode(socket: TLSSocket): string {
+  const error: unknown = socket.authorizationError;
+  if (typeof error === 'string') return error;
+  return (error as { code?: string } | undefined)?.code ?? 'UNKNOWN';
+}
+
+/** The facts of a certificate, verified (or not) by whoever checked it. */
+export function describeCertificate(
+  certificate: X509Certificate,
+  verified: boolean,
+  verifyError: string | undefined,
+): ClientCertificate {
+  return {
+    ...certificateNames(certificate.raw),
+    verified,
+    verifyError: verified ? undefined : (verifyError ?? 'UNKNOWN'),
+    notAfter: Date.parse(certificate.validTo),
+  };
+}
+
+/**
+ * The subject CNs and alternative names of a DER certificate. One the parser cannot read whole
+ * has no names (so it gives no identity), whatever the TLS stack made of it.
+ */
+export function certificateNames(der: Uint8Array): CertificateNames {
+  try {
+    return readNames(AsnConvert.parse(der, Certificate).tbsCertificate);
+  } catch {
+    return NO_NAMES;
+  }
+}
+
+function readNames(tbs: Certificate['tbsCertificate']): CertificateNames {
+  const names = { subjectCN: [] as string[], sanEmail: [] as string[], sanUri: [] as string[], sanDns: [] as string[] };
+  for (const rdn of tbs.subject) {
+    for (const attribute of rdn) if (attribute.type === COMMON_NAME) names.subjectCN.push(attribute.value.toString());
+  }
+  const extension = tbs.extensions?.find((e) => e.extnID === id_ce_subjectAltName);
+  if (extension === undefined) return names;
+  for (const name of AsnConvert.parse(extension.extnValue, SubjectAlternativeName)) {
+    if (name.rfc822Name !== undefined) names.sanEmail.push(name.rfc822Name);
+    if (name.uniformResourceIdentifier !== undefined) names.sanUri.push(name.uniformResourceIdentifier);
+    if (name.dNSName !== undefined) names.sanDns.push(name.dNSName);
+  }
+  return names;
+}
