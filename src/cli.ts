@@ -15,7 +15,7 @@ const USAGE = `usage: auth-sidecar [serve] [--config FILE]
        auth-sidecar check-config [--config FILE]
        auth-sidecar hash-password [--user NAME] < password
        auth-sidecar explain [--config FILE] [-X METHOD] [--token JWT | --basic USER:PASSWORD |
-                            --claims JSON [--via jwt|session]] [-H "Name: value"]... PATH
+                            --claims JSON [--via jwt|session]] [--cert FILE] [-H "Name: value"]... PATH
        auth-sidecar --version
 
 The config file may also be named by AUTH_SIDECAR_CONFIG; any key can be set by an

@@ -10,6 +10,7 @@ import { type Decision, decide, type Identify, identifyByRoute } from './decisio
 import { type RequestFacts, requestFacts } from './decision/facts.ts';
 import type { Runtime } from './decision/runtime.ts';
 import { SidecarError } from './errors.ts';
+import type { ClientCertificate } from './net/client-certificate.ts';
 import { normalizeTarget, type Target } from './net/normalize-path.ts';
 
 export interface ExplainInput {
@@ -20,6 +21,8 @@ export interface ExplainInput {
   /** Claims taken as already verified, mapped as the method `claimsVia` maps them. */
   readonly claims?: Readonly<Record<string, unknown>> | undefined;
   readonly claimsVia?: AuthMethod;
+  /** The client certificate of the connection, as `--cert` presents it (tls/offline-verify.ts). */
+  readonly clientCertificate?: ClientCertificate | undefined;
 }
 
 export interface Explanation {
@@ -60,6 +63,7 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
       authorization: parseAuthorization(headers.authorization),
       clientAddress: '127.0.0.1',
       via: 'direct',
+      clientCertificate: input.clientCertificate,
     });
     decision = await decide(facts, runtime, identify);
   } catch (error) {
@@ -118,7 +122,9 @@ function endpointExplanation(request: string, target: Target, runtime: Runtime):
 
 /** What happened to the credential the request carried (or did not). */
 function credentialNote(facts: RequestFacts, route: Route, refused: AuthMethod | undefined): string {
-  if (refused !== undefined) return `the ${refused} credential was refused`;
+  if (refused !== undefined) {
+    return refused === 'mtls' ? 'the client certificate was refused' : `the ${refused} credential was refused`;
+  }
   const accepted = route.auth === 'none' ? [] : route.auth;
   const { authorization } = facts;
   const sent = authorization ? `a ${authorization.scheme || 'malformed'} credential, but` : 'no credential;';

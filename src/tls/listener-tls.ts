@@ -75,16 +75,19 @@ function readFile(path: string, key: string, problems: string[]): Buffer | undef
 
 /** Every PEM certificate of a file, in order; a file with none, or one that does not parse, is a problem. */
 function certificatesIn(pem: Buffer, key: string, path: string, problems: string[]): X509Certificate[] | undefined {
+  const certificates = pemCertificates(pem);
+  if (typeof certificates === 'string') problems.push(`config: ${key}: "${path}" ${certificates}`);
+  return typeof certificates === 'string' ? undefined : certificates;
+}
+
+/** The PEM certificates of a file, in order, or what is wrong (a phrase that follows the file's name). */
+export function pemCertificates(pem: Buffer): X509Certificate[] | string {
   const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) {
-    problems.push(`config: ${key}: "${path}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-    return undefined;
-  }
+  if (blocks.length === 0) return 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)';
   try {
     return blocks.map((block) => new X509Certificate(block));
   } catch {
-    problems.push(`config: ${key}: "${path}" holds a certificate that does not parse`);
-    return undefined;
+    return 'holds a certificate that does not parse';
   }
 }
 
