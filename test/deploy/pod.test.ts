@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createCa, issueServer } from '../support/certificates.ts';
 import { createSigningKey, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { LocalPod, type PodProcess } from './local-pod.ts';
 import { type Container, container, type PodSpec, planPod, podSpecOf } from './pod-plan.ts';
@@ -299,15 +300,24 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
       metadata: { name: 'app-jwks' },
       data: { 'jwks.json': JSON.stringify(jwksOf(await createSigningKey('ES256'))) },
     };
-    fixtures = [...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar'], keys), jwks];
+    // The kubernetes.io/tls Secrets the TLS examples mount, as cert-manager writes them.
+    const ca = createCa('Pod test CA');
+    const server = issueServer(ca);
+    const tls = { 'tls.crt': server.cert.toString(), 'tls.key': server.key.toString(), 'ca.crt': ca.cert.toString() };
+    fixtures = [
+      ...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar'], keys),
+      ...userSecrets(['legacy-app-tls', 'auth-sidecar-tls'], tls),
+      jwks,
+    ];
   });
   const sources: [string, () => string][] = [
-    ...['jwt', 'basic', 'oidc-redis-native', 'all-methods-sentinel'].map((name): [string, () => string] => [
+    ...['jwt', 'basic', 'oidc-redis-native', 'all-methods-sentinel', 'tls-mtls'].map((name): [string, () => string] => [
       `helm ci/${name}-values.yaml`,
       () => helmTemplate(['-f', join(REPO, `deploy/helm/auth-sidecar/ci/${name}-values.yaml`)]),
     ]),
     ['kustomize overlays/memory', () => kustomize('deploy/kustomize/overlays/memory')],
     ['kustomize overlays/redis', () => kustomize('deploy/kustomize/overlays/redis')],
+    ['kustomize overlays/tls', () => kustomize('deploy/kustomize/overlays/tls')],
     ['examples/microservices', () => kustomize('examples/microservices')],
   ];
   for (const [name, render] of sources) {
