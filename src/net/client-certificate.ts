@@ -2,11 +2,14 @@
 // against tls.clientCaFile, and the names it carries. Read once per connection (a connection's
 // certificate cannot change: the listener refuses renegotiation), and only when the mtls method
 // is on. The names come from the certificate's DER through an ASN.1 parser, never from Node's
-// "DNS:a, URI:b" text form, whose splitting is ambiguous (CVE-2021-44532).
+// "DNS:a, URI:b" text form, whose splitting is ambiguous (CVE-2021-44532). Parsing costs far
+// more than the handshake's own reading of the certificate, and clients reconnect with the
+// same one, so names are remembered by the certificate's SHA-256 fingerprint.
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
+import { LRUCache } from 'lru-cache';
 
 export interface CertificateNames {
   /** The subject's common names (2.5.4.3), in the certificate's order. */
@@ -29,6 +32,9 @@ export interface ClientCertificate extends CertificateNames {
 
 const COMMON_NAME = '2.5.4.3';
 const NO_NAMES: CertificateNames = Object.freeze({ subjectCN: [], sanEmail: [], sanUri: [], sanDns: [] });
+
+/** Names of certificates seen lately: a function of the DER, so safe to share across connections. */
+const namesOf = new LRUCache<string, CertificateNames>({ max: 1000 });
 
 /** Null: the connection presented no certificate. Keyed by socket, so a connection is read once. */
 const byConnection = new WeakMap<TLSSocket, ClientCertificate | null>();
@@ -61,8 +67,14 @@ export function describeCertificate(
   verified: boolean,
   verifyError: string | undefined,
 ): ClientCertificate {
+  const fingerprint = certificate.fingerprint256;
+  let names = namesOf.get(fingerprint);
+  if (names === undefined) {
+    names = certificateNames(certificate.raw);
+    namesOf.set(fingerprint, names);
+  }
   return {
-    ...certificateNames(certificate.raw),
+    ...names,
     verified,
     verifyError: verified ? undefined : (verifyError ?? 'UNKNOWN'),
     notAfter: Date.parse(certificate.validTo),
