@@ -84,7 +84,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     apply: (next, files) => {
       const old = runtime;
       runtime = next;
-      renewTls(server, old.tls, next.tls);
+      renewTls(server, connections, old.tls, next.tls);
       next.login?.client.prefetch();
       void retireRuntime(old, next, services);
       watcher.setFiles(files);

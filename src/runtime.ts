@@ -52,7 +52,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
   const authenticators = new Map<AuthMethod, Authenticator>();
   if (config.jwt) authenticators.set('jwt', buildJwt(config.jwt, services, problems));
   const users = config.basic ? loadBasicUsers(config.basic, problems) : undefined;
-  const tls = config.tls ? loadTls(config.tls, problems, previous?.tls) : undefined;
+  const tls = config.tls ? loadTls(config.tls, problems, services, previous?.tls) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
   if (tls?.requestCert) authenticators.set('mtls', new MtlsAuthenticator((config.mtls ?? DEFAULT_MTLS).claims));
   const store = sameStore(previous?.config, config) && previous ? previous.store : createStore(config, services);
@@ -86,11 +86,25 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
   };
 }
 
-/** The running settings when no file changed, so a reload with the same files changes nothing. */
-function loadTls(config: TlsConfig, problems: string[], previous: ListenerTls | undefined): ListenerTls | undefined {
+/**
+ * The running settings when no file changed, so a reload with the same files changes nothing.
+ * An expired certificate is served all the same (a renewal is on its way, and a probe-less
+ * restart loop would help nobody), with a warning: clients will refuse it.
+ */
+function loadTls(
+  config: TlsConfig,
+  problems: string[],
+  services: Services,
+  previous: ListenerTls | undefined,
+): ListenerTls | undefined {
   try {
     const loaded = loadListenerTls(config);
-    return previous?.fingerprint === loaded.fingerprint ? previous : loaded;
+    if (previous?.fingerprint === loaded.fingerprint) return previous;
+    if (loaded.notAfter < Date.now()) {
+      const expired = new Date(loaded.notAfter).toISOString();
+      services.logger.warn({ certFile: config.certFile, expired }, 'the certificate of tls.certFile has expired');
+    }
+    return loaded;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.lines);

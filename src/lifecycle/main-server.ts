@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { parseListen } from '../config/schema.ts';
 import { UpgradeResponse } from '../http/context.ts';
+import { retireConnection } from '../net/client-certificate.ts';
 import { emptyAnswer } from '../net/raw-http.ts';
 import { type ListenerTls, serverOptions } from '../tls/listener-tls.ts';
 
@@ -54,13 +55,27 @@ export function createMainServer(handler: Handler, tls?: ListenerTls): Server {
 }
 
 /**
- * Serves new connections with the TLS settings of a reload (a rotated certificate, a new client
- * CA); open connections keep theirs and finish undisturbed. Nothing to do for a plain listener:
- * HTTPS on or off needs a restart (the reloader says so).
+ * Serves new connections with the TLS settings of a reload (a rotated certificate, new client
+ * CAs); open connections keep theirs and finish undisturbed. When the client CAs changed, the
+ * connections they verified are retired (net/client-certificate.ts): idle ones close now, busy
+ * ones after their response, so a CA taken out of clientCaFile vouches for no one any more.
+ * Nothing to do for a plain listener: HTTPS on or off needs a restart (the reloader says so).
  */
-export function renewTls(server: Server, previous: ListenerTls | undefined, next: ListenerTls | undefined): void {
+export function renewTls(
+  server: Server,
+  connections: ReadonlySet<Socket>,
+  previous: ListenerTls | undefined,
+  next: ListenerTls | undefined,
+): void {
   if (next === undefined || next === previous || !('setSecureContext' in server)) return;
   (server as HttpsServer).setSecureContext(next.context);
+  if (previous?.clientCaFingerprint === next.clientCaFingerprint) return;
+  for (const socket of connections) {
+    if (!(socket as TLSSocket).encrypted) continue;
+    retireConnection(socket as TLSSocket);
+    if (socket.bytesRead === 0) socket.destroy();
+  }
+  server.closeIdleConnections();
 }
 
 /** A refusal is then a complete HTTP answer on the raw socket; http/proxy.ts detaches it when allowed. */

@@ -39,8 +39,24 @@ const namesOf = new LRUCache<string, CertificateNames>({ max: 1000 });
 /** Null: the connection presented no certificate. Keyed by socket, so a connection is read once. */
 const byConnection = new WeakMap<TLSSocket, ClientCertificate | null>();
 
+/**
+ * Connections whose certificate was verified by client CAs that a reload has since replaced:
+ * their handshake cannot be redone, so they give no identity any more and close after the
+ * response in flight (the client reconnects, and the new CAs verify it).
+ */
+const retired = new WeakSet<TLSSocket>();
+
+export function retireConnection(socket: TLSSocket): void {
+  retired.add(socket);
+}
+
+export function isRetired(socket: TLSSocket): boolean {
+  return retired.has(socket);
+}
+
 /** The certificate the client presented on this TLS connection, or undefined. */
 export function clientCertificateOf(socket: TLSSocket): ClientCertificate | undefined {
+  if (retired.has(socket)) return undefined;
   let certificate = byConnection.get(socket);
   if (certificate === undefined) {
     certificate = readPeer(socket);

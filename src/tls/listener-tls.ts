@@ -23,6 +23,8 @@ export interface ListenerTls {
   readonly notAfter: number;
   /** Changes whenever a file's content or a setting does. */
   readonly fingerprint: string;
+  /** Changes with the client CAs' content: connections verified by other CAs are then retired. */
+  readonly clientCaFingerprint: string | undefined;
 }
 
 export const TLS_MIN_VERSION = 'TLSv1.2';
@@ -55,13 +57,20 @@ export function loadListenerTls(tls: TlsConfig): ListenerTls {
   }
   const requestCert = ca !== undefined;
   const rejectUnauthorized = requestCert && tls.requireClientCert;
-  const fingerprint = createHash('sha256')
-    .update(cert)
-    .update(key)
-    .update(ca ?? '')
-    .update(`${requestCert}:${rejectUnauthorized}`)
-    .digest('hex');
-  return { context, requestCert, rejectUnauthorized, clientCas, notAfter: Date.parse(leaf.validTo), fingerprint };
+  const sha256 = (...parts: (Buffer | string)[]) => {
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    return hash.digest('hex');
+  };
+  return {
+    context,
+    requestCert,
+    rejectUnauthorized,
+    clientCas,
+    notAfter: Date.parse(leaf.validTo),
+    fingerprint: sha256(cert, key, ca ?? '', `${requestCert}:${rejectUnauthorized}`),
+    clientCaFingerprint: ca && sha256(ca),
+  };
 }
 
 function readFile(path: string, key: string, problems: string[]): Buffer | undefined {

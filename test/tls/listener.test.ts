@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type CertificateAuthority, createCa, type Issued, issueServer } from '../support/certificates.ts';
+import {
+  type CertificateAuthority,
+  createCa,
+  EXPIRED,
+  type Issued,
+  issue,
+  issueServer,
+} from '../support/certificates.ts';
 import { runCli } from '../support/cli.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
@@ -262,6 +269,27 @@ describe('unusable certificate and key files', () => {
     expect(problems[0]).toMatch(/^config: tls\.certFile: ".*tls\.crt" holds no PEM certificate/);
     expect(problems[1]).toMatch(/^config: tls\.keyFile: ".*tls\.key" holds no PEM private key$/);
     expect(problems.join('\n')).not.toContain('SECRET-KEY-MATERIAL');
+  });
+
+  it('serves an expired certificate (a renewal may be on its way) and warns that it expired', async () => {
+    const expired = issue(ca, 'expired-server', {
+      cn: 'localhost',
+      san: ['IP:127.0.0.1'],
+      usage: 'serverAuth',
+      ...EXPIRED,
+    });
+    const sidecar = await startTestSidecar(config(), { dir: sidecarDir(expired) });
+    try {
+      expect(sidecar.logs.find((l) => l.msg === 'the certificate of tls.certFile has expired')).toMatchObject({
+        level: 'warn',
+        expired: '2020-01-02T00:00:00.000Z',
+      });
+      expect((await handshake(sidecar.url, { ca: ca.cert, rejectUnauthorized: false })).fingerprint256).toBe(
+        expired.fingerprint256,
+      );
+    } finally {
+      await sidecar.stop();
+    }
   });
 
   it('asks for an unencrypted key', async () => {

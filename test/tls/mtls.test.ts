@@ -6,6 +6,7 @@
 // and forward-auth, which cannot see the checked client's certificate, never matches mtls.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CertificateAuthority,
@@ -17,6 +18,7 @@ import {
 } from '../support/certificates.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
+import { waitUntil } from '../support/redis-servers.ts';
 import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
 import { type ClientTls, requestTls, type TlsAnswer, tlsRefusal } from '../support/tls-client.ts';
 
@@ -262,5 +264,58 @@ describe('client certificates required, the user named by the SPIFFE ID', () => 
 
   it('keeps the probes working on the plain HTTP admin listener', async () => {
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('client CAs replaced under a running sidecar', () => {
+  let sidecar: TestSidecar;
+  let dir: string;
+  let newCa: CertificateAuthority;
+  let newClient: Issued;
+
+  beforeAll(async () => {
+    newCa = createCa('Replacement Client CA');
+    newClient = issue(newCa, 'carol', { cn: 'carol' });
+    dir = sidecarDir();
+    sidecar = await startTestSidecar(
+      { upstream: { url: upstream.url }, tls: TLS, routes: [{ path: '/service/**', auth: ['mtls'] }] },
+      { dir, watchIntervalMs: 100 },
+    );
+  });
+  afterAll(() => sidecar?.stop());
+
+  it('retires the connections the old CAs verified, and verifies new ones with the new CAs', async () => {
+    // One keep-alive connection, reused by every request below until the sidecar closes it.
+    const alice = new Agent({ connect: { ...as('alice') }, connections: 1 });
+    const onAlice = async () => {
+      const response = await fetch(`${sidecar.url}/service/x`, {
+        dispatcher: alice,
+        headers: { accept: 'application/json' },
+      });
+      return {
+        ...seen({ status: response.status, headers: response.headers as Headers, body: await response.text() }),
+        connection: response.headers.get('connection'),
+      };
+    };
+    try {
+      expect(await onAlice()).toMatchObject({ status: 200, user: 'alice', connection: 'keep-alive' });
+      const applied = sidecar.logs.filter((l) => l.msg === 'config reloaded').length;
+      copyFileSync(newCa.certFile, join(dir, 'tls/ca.crt'));
+      await waitUntil(
+        async () => sidecar.logs.filter((l) => l.msg === 'config reloaded').length > applied,
+        'the new client CAs applied',
+        5000,
+      );
+      // The connection alice opened was verified by a CA that no longer vouches for her: the
+      // sidecar closed it when idle, or closes it after this answer; either way no identity.
+      const after = await onAlice();
+      expect(after).toMatchObject({ status: 401, user: undefined });
+      expect(after.message).toBe('the client certificate is not verified: no trusted CA issued it');
+    } finally {
+      await alice.close();
+    }
+    expect(await get(sidecar, '/service/x', as('alice'))).toMatchObject({ status: 401 });
+    const carol = { ca: serverCa.cert, cert: newClient.cert, key: newClient.key };
+    expect(await get(sidecar, '/service/x', carol)).toMatchObject({ status: 200, user: 'carol' });
   });
 });
