@@ -6,9 +6,10 @@
 // more than the handshake's own reading of the certificate, and clients reconnect with the
 // same one, so names are remembered by the certificate's SHA-256 fingerprint.
 import type { X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { TLSSocket } from 'node:tls';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
+import type * as Asn1Schema from '@peculiar/asn1-schema';
+import type * as Asn1X509 from '@peculiar/asn1-x509';
 import { LRUCache } from 'lru-cache';
 
 export interface CertificateNames {
@@ -31,6 +32,25 @@ export interface ClientCertificate extends CertificateNames {
 }
 
 const COMMON_NAME = '2.5.4.3';
+const SUBJECT_ALT_NAME = '2.5.29.17';
+
+type Parser = Pick<typeof Asn1Schema, 'AsnConvert'> & Pick<typeof Asn1X509, 'Certificate' | 'SubjectAlternativeName'>;
+let parser: Parser | undefined;
+
+/**
+ * The ASN.1 parser, loaded on first use (its modules take ~50 ms to load): a process that never
+ * reads a client certificate (a plain listener, check-config, explain without --cert) never
+ * pays for it. The mtls authenticator loads it when it is built, not on a request.
+ */
+export function certificateParser(): Parser {
+  if (parser === undefined) {
+    const require = createRequire(import.meta.url);
+    const { AsnConvert } = require('@peculiar/asn1-schema') as typeof Asn1Schema;
+    const { Certificate, SubjectAlternativeName } = require('@peculiar/asn1-x509') as typeof Asn1X509;
+    parser = { AsnConvert, Certificate, SubjectAlternativeName };
+  }
+  return parser;
+}
 const NO_NAMES: CertificateNames = Object.freeze({ subjectCN: [], sanEmail: [], sanUri: [], sanDns: [] });
 
 /** Names of certificates seen lately: a function of the DER, so safe to share across connections. */
@@ -102,21 +122,27 @@ export function describeCertificate(
  * has no names (so it gives no identity), whatever the TLS stack made of it.
  */
 export function certificateNames(der: Uint8Array): CertificateNames {
+  const { AsnConvert, Certificate, SubjectAlternativeName } = certificateParser();
   try {
-    return readNames(AsnConvert.parse(der, Certificate).tbsCertificate);
+    return readNames(AsnConvert.parse(der, Certificate).tbsCertificate, (value) =>
+      AsnConvert.parse(value, SubjectAlternativeName),
+    );
   } catch {
     return NO_NAMES;
   }
 }
 
-function readNames(tbs: Certificate['tbsCertificate']): CertificateNames {
+function readNames(
+  tbs: Asn1X509.Certificate['tbsCertificate'],
+  alternativeNames: (value: Asn1X509.Extension['extnValue']) => Asn1X509.SubjectAlternativeName,
+): CertificateNames {
   const names = { subjectCN: [] as string[], sanEmail: [] as string[], sanUri: [] as string[], sanDns: [] as string[] };
   for (const rdn of tbs.subject) {
     for (const attribute of rdn) if (attribute.type === COMMON_NAME) names.subjectCN.push(attribute.value.toString());
   }
-  const extension = tbs.extensions?.find((e) => e.extnID === id_ce_subjectAltName);
+  const extension = tbs.extensions?.find((e) => e.extnID === SUBJECT_ALT_NAME);
   if (extension === undefined) return names;
-  for (const name of AsnConvert.parse(extension.extnValue, SubjectAlternativeName)) {
+  for (const name of alternativeNames(extension.extnValue)) {
     if (name.rfc822Name !== undefined) names.sanEmail.push(name.rfc822Name);
     if (name.uniformResourceIdentifier !== undefined) names.sanUri.push(name.uniformResourceIdentifier);
     if (name.dNSName !== undefined) names.sanDns.push(name.dNSName);

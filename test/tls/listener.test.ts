@@ -23,7 +23,14 @@ import { runCli } from '../support/cli.ts';
 import { type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { basicAuth, htpasswd } from '../support/htpasswd.ts';
 import { waitUntil } from '../support/redis-servers.ts';
-import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import {
+  RELOADS_APPLIED as APPLIED,
+  metric,
+  RELOADS_REJECTED as REJECTED,
+  startTestSidecar,
+  type TestSidecar,
+  tempDir,
+} from '../support/sidecar.ts';
 import { handshake, requestTls } from '../support/tls-client.ts';
 
 let upstream: EchoUpstream;
@@ -62,14 +69,6 @@ function config(): Record<string, unknown> {
     ],
   };
 }
-
-async function metric(sidecar: TestSidecar, series: string): Promise<number> {
-  const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-const REJECTED = 'auth_sidecar_config_reloads_total{result="rejected"}';
-const APPLIED = 'auth_sidecar_config_reloads_total{result="applied"}';
 
 describe('the main listener with tls', () => {
   let sidecar: TestSidecar;

@@ -5,7 +5,7 @@
 // method the route accepts (a bearer token, a login session) may still be used.
 import type { MtlsConfig } from '../../config/schema.ts';
 import type { Rejection } from '../../errors.ts';
-import type { ClientCertificate } from '../../net/client-certificate.ts';
+import { type ClientCertificate, certificateParser } from '../../net/client-certificate.ts';
 import type { Authenticator, AuthRequest } from '../authenticator.ts';
 import type { Identity } from '../identity.ts';
 import { type CertificateIdentity, certificateIdentity } from './certificate-identity.ts';
@@ -32,6 +32,7 @@ export class MtlsAuthenticator implements Authenticator {
 
   constructor(claims: MtlsConfig['claims']) {
     this.claims = claims;
+    certificateParser(); // loaded now, not on the first request with a certificate
   }
 
   authenticate({ clientCertificate }: AuthRequest): Promise<Identity | null> {
