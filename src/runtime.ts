@@ -88,8 +88,8 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
 
 /**
  * The running settings when no file changed, so a reload with the same files changes nothing.
- * An expired certificate is served all the same (a renewal is on its way, and a probe-less
- * restart loop would help nobody), with a warning: clients will refuse it.
+ * An expired certificate is served all the same, with a warning (clients will refuse it): its
+ * renewal may be on its way, and refusing to start would only add a restart loop.
  */
 function loadTls(
   config: TlsConfig,

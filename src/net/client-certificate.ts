@@ -33,6 +33,7 @@ export interface ClientCertificate extends CertificateNames {
 
 const COMMON_NAME = '2.5.4.3';
 const SUBJECT_ALT_NAME = '2.5.29.17';
+const NO_NAMES: CertificateNames = Object.freeze({ subjectCN: [], sanEmail: [], sanUri: [], sanDns: [] });
 
 type Parser = Pick<typeof Asn1Schema, 'AsnConvert'> & Pick<typeof Asn1X509, 'Certificate' | 'SubjectAlternativeName'>;
 let parser: Parser | undefined;
@@ -51,7 +52,6 @@ export function certificateParser(): Parser {
   }
   return parser;
 }
-const NO_NAMES: CertificateNames = Object.freeze({ subjectCN: [], sanEmail: [], sanUri: [], sanDns: [] });
 
 /** Names of certificates seen lately: a function of the DER, so safe to share across connections. */
 const namesOf = new LRUCache<string, CertificateNames>({ max: 1000 });

@@ -3,9 +3,9 @@
 // an email, an expired one, one from another CA). EC P-256 keys, so making them is quick.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempDir } from './sidecar.ts';
 
 export interface Issued {
   /** PEM file paths. */
@@ -51,8 +51,11 @@ function issued(certFile: string, keyFile: string): Issued {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
-/** A self-signed CA in a folder of its own, with what `openssl ca` needs to issue from it. */
-export function createCa(name: string, dir = tempDir('auth-sidecar-pki-')): CertificateAuthority {
+/**
+ * A self-signed CA in a folder of its own, with what `openssl ca` needs to issue from it. (The
+ * folder is made here, not with sidecar.ts's tempDir: bench/ uses this file without the sidecar.)
+ */
+export function createCa(name: string, dir = mkdtempSync(join(tmpdir(), 'auth-sidecar-pki-'))): CertificateAuthority {
   const home = join(dir, name.replace(/\W+/g, '-'));
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, 'index.txt'), '');
