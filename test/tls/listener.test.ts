@@ -11,6 +11,11 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { parseConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { buildLogin } from '../../src/oidc/login.ts';
+import { MemoryStore } from '../../src/sessions/memory-store.ts';
 import {
   type CertificateAuthority,
   createCa,
@@ -224,6 +229,29 @@ describe('a certificate rotated under a running sidecar', () => {
       5000,
     );
     expect((await handshake(sidecar.url, { ca: ca.cert })).fingerprint256).toBe(first.fingerprint256);
+  });
+});
+
+describe('cookies with tls', () => {
+  it('are Secure by default, as with an https publicUrl, unless session.cookie.secure says otherwise', () => {
+    const setCookie = (tls: object | undefined, cookie: object = {}) => {
+      const config = parseConfig(
+        {
+          upstream: { url: upstream.url },
+          publicUrl: 'http://app.test',
+          oidc: { issuer: 'https://idp.test', clientId: 'app' },
+          // A copy: parseConfig resolves the *File paths of what it is given in place.
+          ...(tls ? { tls: { ...tls } } : {}),
+          session: { cookie: { secret: 'a-cookie-secret-of-at-least-32-bytes', ...cookie } },
+        },
+        tempDir(),
+      );
+      const services = { logger: createLogger({ level: 'silent' }), metrics: createMetrics() };
+      return buildLogin(config, services, new MemoryStore())?.cookies.setSession('v') ?? '';
+    };
+    expect(setCookie(undefined)).not.toContain('Secure');
+    expect(setCookie(TLS)).toContain('; Secure');
+    expect(setCookie(TLS, { secure: false })).not.toContain('Secure');
   });
 });
 
