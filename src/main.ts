@@ -57,6 +57,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
 
   const server = createMainServer(createApp(current, services).callback(), runtime.tls);
   const connections = openConnections(server);
+  // A failed handshake (TLS 1.1, no client certificate with requireClientCert, a scanner) makes
+  // no request and so no access line: at debug level, say why.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) => {
+    logger.debug({ client: socket.remoteAddress, reason: error.code ?? error.message }, 'TLS handshake failed');
+  });
   const checks = new Map<string, ReadinessCheck>([
     ['config', () => Promise.resolve()],
     ['sessionStore', () => runtime.store.ping()],

@@ -229,6 +229,7 @@ describe('client certificates required, the user named by the SPIFFE ID', () => 
     sidecar = await startTestSidecar(
       {
         upstream: { url: upstream.url },
+        logLevel: 'debug',
         tls: { ...TLS, requireClientCert: true },
         mtls: { claims: { user: 'san.uri' } },
         routes: [{ path: '/billing/**', allow: { users: [SPIFFE_ID] } }],
@@ -255,6 +256,15 @@ describe('client certificates required, the user named by the SPIFFE ID', () => 
     const before = upstream.received.length;
     const refusal = (tls: ClientTls) => tlsRefusal(sidecar.url, tls);
     expect(await refusal(as())).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    // No request, so no access line: the debug log says why.
+    await waitUntil(
+      async () =>
+        sidecar.logs.some(
+          (l) => l.msg === 'TLS handshake failed' && l.reason === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
+        ),
+      'the handshake failure logged',
+      5000,
+    );
     // Node ends the connection once the handshake shows the certificate unverified: no answer.
     expect(await refusal(as('foreign'))).not.toBe('answered');
     expect(await refusal(as('expired'))).not.toBe('answered');
