@@ -3,6 +3,7 @@
 // RSS as a table. Runs the built sidecar (dist/), as the image does.
 //   npm run bench                  (10 s per scenario, 32 connections)
 //   BENCH_SECONDS=5 BENCH_CONNECTIONS=64 npm run bench -- jwt   (only scenarios matching "jwt")
+//   npm run bench -- tls           (the rows over HTTPS, each with its plain twin, and their ratio)
 // The sidecar runs pinned to one core (taskset) when available, as a sidecar usually gets one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { stringify } from 'yaml';
-import { type BenchContext, type Scenario, scenarios } from './scenarios.ts';
+import { type BenchContext, clientCertificate, type Scenario, scenarios } from './scenarios.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /**
@@ -25,6 +26,8 @@ const filter = process.argv[2]?.toLowerCase();
 
 interface Row {
   scenario: string;
+  /** For a TLS row: the plain row it is compared with. */
+  plain?: string | undefined;
   rps: number;
   p50: number;
   p99: number;
@@ -126,15 +129,24 @@ function rssMb(pid: number | undefined): number | null {
   }
 }
 
-async function load(url: string, scenario: Scenario, seconds = SECONDS): Promise<autocannon.Result> {
+async function load(
+  url: string,
+  scenario: Scenario,
+  seconds: number,
+  tlsOptions: Record<string, unknown>,
+): Promise<autocannon.Result> {
   let i = 0;
   const headers = scenario.headers;
-  return autocannon({
+  // autocannon keeps each connection open (keep-alive), over TLS too: handshakes are paid once
+  // per connection, as behind a load balancer or a client pool. tlsOptions is not in its types.
+  const options: autocannon.Options & { tlsOptions: Record<string, unknown> } = {
     url,
     connections: CONNECTIONS,
     duration: seconds,
+    tlsOptions,
     requests: [headers ? { setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers(i++) } }) } : {}],
-  });
+  };
+  return autocannon(options);
 }
 
 const cgroup = memoryCgroup();
@@ -157,17 +169,19 @@ async function runScenario(scenario: Scenario, upstreamUrl: string): Promise<Row
     // too slowly and the logger would buffer (in a pod the container runtime reads promptly).
     sidecar = startProcess(['dist/cli.js', 'serve', '--config', configFile], '0', 'ignore', cgroup);
     await waitForReady(`http://127.0.0.1:${port + 1}`);
-    target = `http://127.0.0.1:${port}${scenario.path ?? '/bench'}`;
+    target = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${port}${scenario.path ?? '/bench'}`;
   }
+  const tlsOptions = scenario.tls?.client ? clientCertificate(ctx) : {};
   try {
-    await load(target, scenario, 1); // JIT warm-up, not measured
+    await load(target, scenario, 1, tlsOptions); // JIT warm-up, not measured
     const cpuBefore = cpuMicros(sidecar?.pid);
-    const result = await load(target, scenario);
+    const result = await load(target, scenario, SECONDS, tlsOptions);
     const cpuAfter = cpuMicros(sidecar?.pid);
     const cpu =
       cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) / result.requests.total);
     return {
       scenario: scenario.name,
+      plain: scenario.plain,
       rps: Math.round(result.requests.average),
       p50: result.latency.p50,
       p99: result.latency.p99,
@@ -182,15 +196,43 @@ async function runScenario(scenario: Scenario, upstreamUrl: string): Promise<Row
 
 function printTable(rows: Row[]): void {
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'sidecar CPU µs/req', 'sidecar peak RSS MB', 'errors'];
-  const lines = rows.map((r) => [
-    r.scenario,
-    String(r.rps),
-    String(r.p50),
-    String(r.p99),
-    r.cpuMicros === null ? '-' : String(r.cpuMicros),
-    r.rssMb === null ? '-' : String(r.rssMb),
-    String(r.errors),
-  ]);
+  printCells(
+    header,
+    rows.map((r) => [
+      r.scenario,
+      String(r.rps),
+      String(r.p50),
+      String(r.p99),
+      r.cpuMicros === null ? '-' : String(r.cpuMicros),
+      r.rssMb === null ? '-' : String(r.rssMb),
+      String(r.errors),
+    ]),
+  );
+}
+
+/** Each TLS row against its plain twin: what HTTPS costs the sidecar per request. */
+function printTlsRatios(rows: Row[]): void {
+  const pairs = rows.flatMap((tls) => {
+    const plain = rows.find((r) => r.scenario === tls.plain);
+    return plain ? [{ tls, plain }] : [];
+  });
+  if (pairs.length === 0) return;
+  const ratio = (a: number | null, b: number | null) =>
+    a === null || b === null || b === 0 ? '-' : (a / b).toFixed(2);
+  console.log('\nover TLS against its plain row (TLS ÷ plain)');
+  printCells(
+    ['TLS row', 'against', 'req/s', 'p50 ms', 'sidecar CPU µs/req'],
+    pairs.map(({ tls, plain }) => [
+      tls.scenario,
+      plain.scenario,
+      ratio(tls.rps, plain.rps),
+      ratio(tls.p50, plain.p50),
+      ratio(tls.cpuMicros, plain.cpuMicros),
+    ]),
+  );
+}
+
+function printCells(header: string[], lines: string[][]): void {
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => (l[c] as string).length)));
   const format = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join(' | ')} |`;
   console.log(format(header));
@@ -203,8 +245,11 @@ async function main(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${await firstLine(upstream)}`;
   const rows: Row[] = [];
   try {
+    const chosen = (s: Scenario) => !filter || !s.config || s.name.toLowerCase().includes(filter);
+    // A chosen TLS row brings its plain twin along, so the two can be compared.
+    const twins = new Set(scenarios.filter(chosen).flatMap((s) => (s.plain ? [s.plain] : [])));
     for (const scenario of scenarios) {
-      if (filter && !scenario.name.toLowerCase().includes(filter) && scenario.config) continue;
+      if (!chosen(scenario) && !twins.has(scenario.name)) continue;
       process.stderr.write(`bench: ${scenario.name} (${SECONDS}s, ${CONNECTIONS} connections)\n`);
       rows.push(await runScenario(scenario, upstreamUrl));
     }
@@ -216,6 +261,7 @@ async function main(): Promise<void> {
     `\nauth-sidecar benchmark, node ${process.version}, ${CONNECTIONS} connections, ${SECONDS}s per row, ${memory}`,
   );
   printTable(rows);
+  printTlsRatios(rows);
 }
 
 await main();

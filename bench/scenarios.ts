@@ -1,7 +1,7 @@
 // The benchmark scenarios: one row each in the table. A scenario says how the sidecar is
 // configured and which headers each request carries; `direct` calls the upstream itself.
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { hashNewPassword } from '../src/authn/basic/password-hash.ts';
@@ -9,6 +9,7 @@ import { createLogger } from '../src/observability/logger.ts';
 import { RedisStore } from '../src/sessions/redis-store.ts';
 import { Sessions } from '../src/sessions/sessions.ts';
 import { TicketSigner } from '../src/sessions/ticket.ts';
+import { createCa, issue, issueServer } from '../test/support/certificates.ts';
 
 export interface BenchContext {
   dir: string;
@@ -25,6 +26,50 @@ export interface Scenario {
   headers?: (i: number) => Record<string, string>;
   /** Prepares per-run data (tokens, files) before the sidecar starts. */
   prepare?: (ctx: BenchContext) => Promise<void>;
+  /** Served over HTTPS; `client` presents a client certificate on every connection. */
+  tls?: { client: boolean };
+  /** For a TLS row, the plain row it is the HTTPS twin of: run with it, and compared. */
+  plain?: string;
+}
+
+/** What a TLS row's connections present: the client certificate and key (tlsFiles writes them). */
+export function clientCertificate(ctx: BenchContext): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(join(ctx.dir, 'client.crt')), key: readFileSync(join(ctx.dir, 'client.key')) };
+}
+
+/** A CA, a server certificate for the sidecar and a client certificate, in the run's folder. */
+function tlsFiles(ctx: BenchContext): void {
+  const ca = createCa('Bench CA', ctx.dir);
+  const server = issueServer(ca);
+  const client = issue(ca, 'client', { cn: 'bench-client', san: ['URI:spiffe://bench/client'] });
+  copyFileSync(server.certFile, join(ctx.dir, 'tls.crt'));
+  copyFileSync(server.keyFile, join(ctx.dir, 'tls.key'));
+  copyFileSync(ca.certFile, join(ctx.dir, 'ca.crt'));
+  copyFileSync(client.certFile, join(ctx.dir, 'client.crt'));
+  copyFileSync(client.keyFile, join(ctx.dir, 'client.key'));
+}
+
+const tlsConfig = (ctx: BenchContext, clientCa: boolean) => ({
+  certFile: join(ctx.dir, 'tls.crt'),
+  keyFile: join(ctx.dir, 'tls.key'),
+  ...(clientCa ? { clientCaFile: join(ctx.dir, 'ca.crt') } : {}),
+});
+
+/** The same row served over HTTPS (TLS 1.3, keep-alive connections as in the plain row). */
+function overTls(scenario: Scenario): Scenario {
+  const config = scenario.config;
+  if (!config) throw new Error(`${scenario.name}: a TLS row needs a sidecar`);
+  return {
+    ...scenario,
+    name: `${scenario.name}, over TLS`,
+    plain: scenario.name,
+    tls: { client: false },
+    prepare: async (ctx) => {
+      await scenario.prepare?.(ctx);
+      tlsFiles(ctx);
+    },
+    config: async (ctx) => ({ ...(await config(ctx)), tls: tlsConfig(ctx, false) }),
+  };
 }
 
 const ISSUER = 'https://idp.bench';
@@ -123,19 +168,23 @@ const manyRoutes = [
   { path: '/bench/**', allow: { groups: ['staff'] } },
 ];
 
+const publicRoute: Scenario = {
+  name: 'sidecar, public route',
+  prepare: (ctx) => jwtSetup(ctx, 1),
+  config: async (ctx) => ({ ...(await jwtConfig(ctx)), routes: [{ path: '/**', auth: 'none' }] }),
+};
+
+const cachedJwt: Scenario = {
+  name: 'sidecar, JWT ES256 (cached)',
+  prepare: (ctx) => jwtSetup(ctx, 1),
+  config: jwtConfig,
+  headers: () => ({ authorization: `Bearer ${tokens[0]}` }),
+};
+
 export const scenarios: Scenario[] = [
   { name: 'direct (no sidecar)' },
-  {
-    name: 'sidecar, public route',
-    prepare: (ctx) => jwtSetup(ctx, 1),
-    config: async (ctx) => ({ ...(await jwtConfig(ctx)), routes: [{ path: '/**', auth: 'none' }] }),
-  },
-  {
-    name: 'sidecar, JWT ES256 (cached)',
-    prepare: (ctx) => jwtSetup(ctx, 1),
-    config: jwtConfig,
-    headers: () => ({ authorization: `Bearer ${tokens[0]}` }),
-  },
+  publicRoute,
+  cachedJwt,
   {
     // Compare with the row above: the issue asks for at most 15 % between the two.
     name: 'sidecar, JWT ES256 (cached), identityToken ES256',
@@ -191,6 +240,21 @@ export const scenarios: Scenario[] = [
       authorization: `Bearer ${tokens[0]}`,
       'x-forwarded-uri': '/bench/items?page=2',
       'x-forwarded-method': 'GET',
+    }),
+  },
+  overTls(publicRoute),
+  overTls(cachedJwt),
+  {
+    // Every connection presents a certificate the listener verifies in the handshake; the
+    // identity is then read once per connection (keep-alive), not once per request.
+    name: 'sidecar, mTLS client certificate, over TLS',
+    plain: cachedJwt.name,
+    tls: { client: true },
+    prepare: async (ctx) => tlsFiles(ctx),
+    config: async (ctx) => ({
+      upstream: { url: ctx.upstreamUrl },
+      tls: tlsConfig(ctx, true),
+      mtls: { claims: { user: 'san.uri' } },
     }),
   },
 ];

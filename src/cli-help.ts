@@ -13,7 +13,8 @@ export const USAGE: Readonly<Record<CommandName, string>> = {
   'hash-password': 'usage: auth-sidecar hash-password [--user NAME] [< password]',
   explain:
     'usage: auth-sidecar explain [--config FILE] [-X METHOD] [-H "Name: value"]... [--peer IP]\n' +
-    '                            [--token JWT | --basic USER:PASSWORD | --claims JSON [--via jwt|session]] PATH',
+    '                            [--token JWT | --basic USER:PASSWORD | --claims JSON [--via jwt|session]]\n' +
+    '                            [--cert FILE] PATH',
 };
 
 export const OVERVIEW = `usage: auth-sidecar [serve] [--config FILE]   run the proxy
@@ -108,6 +109,9 @@ the credential, at most one of:
   --via jwt|session     the method the --claims identity stands for (default jwt): a
                         route whose auth does not list it refuses it; session maps the
                         claims with oidc.claims, jwt with the jwt entry of their iss
+  --cert FILE           a client certificate (PEM, its chain after it) as the client would
+                        present it: checked against tls.clientCaFile (chain, dates, purpose)
+                        and mapped by mtls.claims; may go with one credential above
 
 exit codes: 0 whatever the decision; 64 bad usage; 78 invalid config.`,
 };

@@ -32,6 +32,7 @@ function advice(code: ErrorCode): 'fix the request' | 'authenticate' | 'give up'
     case 'invalid_token':
     case 'invalid_credentials':
     case 'invalid_session':
+    case 'invalid_client_certificate':
     case 'login_failed':
     case 'provider_error':
     case 'login_state_missing':

@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   invalid_token: 401,
   invalid_credentials: 401,
   invalid_session: 401,
+  invalid_client_certificate: 401,
   forbidden: 403,
   insufficient_scope: 403,
   ambiguous_forwarded_uri: 403,
@@ -66,6 +67,7 @@ export const REFUSAL_REASONS = [
   'wrong_password',
   'session_invalid',
   'session_ended',
+  'certificate_unverified',
   'locked_out',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
@@ -120,7 +122,7 @@ export interface Rejection {
   description: string;
   reason: RefusalReason;
   /** The answer's code when it is not `error` (invalid_credentials, invalid_session). */
-  code?: 'invalid_credentials' | 'invalid_session';
+  code?: 'invalid_credentials' | 'invalid_session' | 'invalid_client_certificate';
 }
 
 export class UnauthorizedError extends SidecarError {

@@ -1,13 +1,18 @@
 // The `explain` command line: reads the config, builds its parts without listening (sessions
 // and lockout counters in memory, never the configured Redis), and prints the explanation.
 // Exit 0 whatever the decision; 64 for a usage error, 78 for an invalid config.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseCommandLine, UsageError } from './cli-args.ts';
 import { configFileOf } from './config/env.ts';
-import { loadConfig } from './config/load.ts';
+import { describeFsError, loadConfig } from './config/load.ts';
 import type { AuthMethod, Config } from './config/schema.ts';
+import type { Runtime } from './decision/runtime.ts';
 import { explain, formatExplanation } from './explain.ts';
+import type { ClientCertificate } from './net/client-certificate.ts';
 import { buildRuntime, offlineServices, retireRuntime } from './runtime.ts';
+import { pemCertificates } from './tls/listener-tls.ts';
+import { presentedCertificate } from './tls/offline-verify.ts';
 
 export interface CommandHelpers {
   usageError(message: string): number;
@@ -21,6 +26,7 @@ const OPTIONS = {
   basic: { type: 'string' },
   claims: { type: 'string' },
   via: { type: 'string' },
+  cert: { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
   peer: { type: 'string' },
 } as const;
@@ -64,6 +70,8 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
     return helpers.reportConfigError(error);
   }
   try {
+    const clientCertificate = values.cert === undefined ? undefined : readPresentedCertificate(values.cert, runtime);
+    if (typeof clientCertificate === 'string') return helpers.usageError(clientCertificate);
     const result = await explain(runtime, {
       method: (values.method ?? 'GET').toUpperCase(),
       target: positionals[0] as string,
@@ -71,6 +79,7 @@ export async function explainCommand(args: string[], helpers: CommandHelpers): P
       claims,
       claimsVia: values.via as AuthMethod | undefined,
       peer: values.peer,
+      clientCertificate,
     });
     process.stdout.write(formatExplanation(result));
     return 0;
@@ -101,6 +110,20 @@ function checkArguments(
     return '--via must be jwt or session (basic credentials carry no claims)';
   }
   return undefined;
+}
+
+/** `--cert FILE`: a PEM chain as a client would present it, checked against tls.clientCaFile; else why not. */
+function readPresentedCertificate(file: string, runtime: Runtime): ClientCertificate | string {
+  if (!runtime.tls?.requestCert)
+    return '--cert needs tls.clientCaFile in the config: without it no certificate is asked for';
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (error) {
+    return `--cert: cannot read "${file}": ${describeFsError(error)}`;
+  }
+  const chain = pemCertificates(pem);
+  return typeof chain === 'string' ? `--cert: "${file}" ${chain}` : presentedCertificate(chain, runtime.tls);
 }
 
 /** The first line of stdin, without its line ending (as hash-password reads a password). */

@@ -11,6 +11,7 @@ import { type RequestFacts, requestFacts } from './decision/facts.ts';
 import type { Runtime } from './decision/runtime.ts';
 import { SidecarError } from './errors.ts';
 import { clientAddress } from './net/address.ts';
+import type { ClientCertificate } from './net/client-certificate.ts';
 import { normalizeTarget, type Target } from './net/normalize-path.ts';
 
 export interface ExplainInput {
@@ -26,6 +27,8 @@ export interface ExplainInput {
    * client is read from the X-Forwarded-For header, as the request path reads it.
    */
   readonly peer?: string | undefined;
+  /** The client certificate of the connection, as `--cert` presents it (tls/offline-verify.ts). */
+  readonly clientCertificate?: ClientCertificate | undefined;
 }
 
 export interface Explanation {
@@ -70,6 +73,7 @@ export async function explain(runtime: Runtime, input: ExplainInput): Promise<Ex
         runtime.trustedProxies,
       ),
       via: 'direct',
+      clientCertificate: input.clientCertificate,
     });
     decision = await decide(facts, runtime, identify);
   } catch (error) {
@@ -136,7 +140,9 @@ function endpointExplanation(request: string, target: Target, runtime: Runtime):
 
 /** What happened to the credential the request carried (or did not). */
 function credentialNote(facts: RequestFacts, route: Route, refused: AuthMethod | undefined): string {
-  if (refused !== undefined) return `the ${refused} credential was refused`;
+  if (refused !== undefined) {
+    return refused === 'mtls' ? 'the client certificate was refused' : `the ${refused} credential was refused`;
+  }
   const accepted = route.auth === 'none' ? [] : route.auth;
   const { authorization } = facts;
   const sent = authorization ? `a ${authorization.scheme || 'malformed'} credential, but` : 'no credential;';

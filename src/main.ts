@@ -8,7 +8,7 @@ import { FileWatcher } from './config/watch.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { createAdminServer, oidcCheck, type ReadinessCheck, upstreamCheck } from './http/admin.ts';
 import { drain } from './lifecycle/drain.ts';
-import { createMainServer, listen, openConnections } from './lifecycle/main-server.ts';
+import { createMainServer, listen, openConnections, renewTls } from './lifecycle/main-server.ts';
 import { Reloader, type ReloadReason } from './lifecycle/reloader.ts';
 import { createLogger, lineWriter } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -56,8 +56,13 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   runtime.login?.providers.prefetch();
   const current = () => runtime;
 
-  const server = createMainServer(createApp(current, services).callback());
+  const server = createMainServer(createApp(current, services).callback(), runtime.tls);
   const connections = openConnections(server);
+  // A failed handshake (TLS 1.1, no client certificate with requireClientCert, a scanner) makes
+  // no request and so no access line: at debug level, say why.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) => {
+    logger.debug({ client: socket.remoteAddress, reason: error.code ?? error.message }, 'TLS handshake failed');
+  });
   const checks = new Map<string, ReadinessCheck>([
     ['config', () => Promise.resolve()],
     ['sessionStore', () => runtime.store.ping()],
@@ -86,6 +91,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     apply: (next, files) => {
       const old = runtime;
       runtime = next;
+      renewTls(server, connections, old.tls, next.tls);
       next.login?.providers.prefetch();
       void retireRuntime(old, next, services);
       watcher.setFiles(files);

@@ -8,8 +8,16 @@ import { BasicAuthenticator } from './authn/basic/basic-authenticator.ts';
 import { loadUserDirectory, type UserDirectory } from './authn/basic/user-directory.ts';
 import { JwtAuthenticator } from './authn/jwt/bearer-jwt.ts';
 import { KeySetRegistry } from './authn/jwt/key-set-registry.ts';
+import { MtlsAuthenticator } from './authn/mtls/mtls-authenticator.ts';
 import { RouteTable } from './authz/route-table.ts';
-import type { AuthMethod, BasicConfig, Config, JwtConfig } from './config/schema.ts';
+import {
+  type AuthMethod,
+  type BasicConfig,
+  type Config,
+  DEFAULT_MTLS,
+  type JwtConfig,
+  type TlsConfig,
+} from './config/schema.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { ConfigError } from './errors.ts';
 import { IdentityTokenSigner } from './identity-token/signer.ts';
@@ -22,6 +30,7 @@ import { MeasuredStore } from './sessions/measured-store.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import type { SessionStore } from './sessions/store.ts';
+import { type ListenerTls, loadListenerTls } from './tls/listener-tls.ts';
 import { Upstream } from './upstream/forward.ts';
 import type { HeaderPolicy } from './upstream/headers.ts';
 import { WebSocketProxy } from './upstream/websocket.ts';
@@ -48,7 +57,9 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
   if (config.jwt) authenticators.set('jwt', buildJwt(config.jwt, services, problems));
   const users = config.basic ? loadBasicUsers(config.basic, problems) : undefined;
   const identityToken = buildIdentityToken(config, problems);
+  const tls = config.tls ? loadTls(config.tls, problems, services, previous?.tls) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
+  if (tls?.requestCert) authenticators.set('mtls', new MtlsAuthenticator((config.mtls ?? DEFAULT_MTLS).claims));
   const store = sameStore(previous?.config, config) && previous ? previous.store : createStore(config, services);
   if (config.basic && users) {
     authenticators.set('basic', buildBasic(config.basic, users, store, services, previous));
@@ -80,6 +91,7 @@ export function buildRuntime(config: Config, services: Services, previous?: Runt
     realm: config.basic?.realm ?? 'auth-sidecar',
     login,
     identityToken,
+    tls,
   };
 }
 
@@ -105,6 +117,32 @@ function configuredHeaders(config: Config, identityToken: IdentityTokenSigner | 
     ...(identityToken ? { identityTokenHeader: identityToken.header } : {}),
     configuredHeaders: new Set(names.map((name) => name.toLowerCase())),
   };
+}
+
+/**
+ * The running settings when no file changed, so a reload with the same files changes nothing.
+ * An expired certificate is served all the same, with a warning (clients will refuse it): its
+ * renewal may be on its way, and refusing to start would only add a restart loop.
+ */
+function loadTls(
+  config: TlsConfig,
+  problems: string[],
+  services: Services,
+  previous: ListenerTls | undefined,
+): ListenerTls | undefined {
+  try {
+    const loaded = loadListenerTls(config);
+    if (previous?.fingerprint === loaded.fingerprint) return previous;
+    if (loaded.notAfter < Date.now()) {
+      const expired = new Date(loaded.notAfter).toISOString();
+      services.logger.warn({ certFile: config.certFile, expired }, 'the certificate of tls.certFile has expired');
+    }
+    return loaded;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.lines);
+    return undefined;
+  }
 }
 
 /** Releases what `next` no longer uses, once the requests still running on `old` are done. */

@@ -1,6 +1,8 @@
 // The authenticator contract and the chain that runs the ones a route accepts.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthMethod } from '../config/schema.ts';
+import { type Rejection, UnauthorizedError } from '../errors.ts';
+import type { ClientCertificate } from '../net/client-certificate.ts';
 import type { Authorization } from './authorization-header.ts';
 import type { Identity } from './identity.ts';
 
@@ -12,6 +14,11 @@ export interface AuthRequest {
   readonly authorization: Authorization | undefined;
   /** The client's address, as trustedProxies allow it to be known. */
   readonly clientAddress: string;
+  /**
+   * The certificate the client presented in the TLS handshake, verified or not; undefined when
+   * there is none, when the mtls method is off, and for a forward-auth check.
+   */
+  readonly clientCertificate?: ClientCertificate | undefined;
 }
 
 export interface Authenticator {
@@ -22,18 +29,31 @@ export interface Authenticator {
    * to the next authenticator.
    */
   authenticate(request: AuthRequest): Promise<Identity | null>;
+  /**
+   * Why a credential of this kind that the request carries gave no identity, when that must not
+   * refuse the request by itself: an unverified client certificate comes with the connection,
+   * not with the request, and another method the route accepts may still prove who the caller
+   * is. Reported as the refusal when no method does.
+   */
+  declined?(request: AuthRequest): Rejection | undefined;
   /** Releases timers and connections when a reload replaces this authenticator. */
   close?(): Promise<void> | void;
 }
 
-/** First authenticator that recognises its credential decides. */
+/**
+ * First authenticator that recognises its credential decides. Null when none does; a declined
+ * credential (see Authenticator.declined) is then the refusal.
+ */
 export async function authenticateWith(
   authenticators: readonly Authenticator[],
   request: AuthRequest,
 ): Promise<Identity | null> {
+  let declined: Rejection | undefined;
   for (const authenticator of authenticators) {
     const identity = await authenticator.authenticate(request);
     if (identity !== null) return identity;
+    declined ??= authenticator.declined?.(request);
   }
+  if (declined !== undefined) throw new UnauthorizedError(declined);
   return null;
 }

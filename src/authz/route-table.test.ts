@@ -7,7 +7,7 @@ import { compileGlob, globProblem, pathSegments } from '../net/glob.ts';
 import { normalizeTarget } from '../net/normalize-path.ts';
 import { type Route, RouteTable } from './route-table.ts';
 
-const ALL = new Set<AuthMethod>(['jwt', 'basic', 'session']);
+const ALL = new Set<AuthMethod>(['jwt', 'basic', 'session', 'mtls']);
 
 function route(path: string, extra: Partial<RouteConfig> = {}): RouteConfig {
   return { path, preflight: 'deny', ...extra };
@@ -87,10 +87,15 @@ describe('RouteTable', () => {
     expect(table.match('DELETE', '/admin/users').allow).toEqual({ groups: ['admins'] });
   });
 
-  it('orders accepted methods jwt, basic, session whatever the config order', () => {
-    const t = new RouteTable([route('/x', { auth: ['session', 'jwt'] })], ALL);
+  it('orders accepted methods mtls, jwt, basic, session whatever the config order', () => {
+    const t = new RouteTable(
+      [route('/x', { auth: ['session', 'jwt'] }), route('/y', { auth: ['basic', 'mtls'] })],
+      ALL,
+    );
     expect(t.match('GET', '/x').auth).toEqual(['jwt', 'session']);
-    expect(t.defaultRoute.auth).toEqual(['jwt', 'basic', 'session']);
+    // The client certificate costs nothing to look at: the handshake already verified it.
+    expect(t.match('GET', '/y').auth).toEqual(['mtls', 'basic']);
+    expect(t.defaultRoute.auth).toEqual(['mtls', 'jwt', 'basic', 'session']);
     expect(table.defaultRoute.auth).toEqual(['jwt', 'basic']);
   });
 

@@ -55,8 +55,11 @@ export interface RouteQuery {
   readonly preflightFor?: string | undefined;
 }
 
-/** The order in which credentials are looked for: Authorization schemes before the cookie. */
-const METHOD_ORDER: readonly AuthMethod[] = ['jwt', 'basic', 'session'];
+/**
+ * The order in which credentials are looked for: the connection's client certificate first (it
+ * costs nothing: the handshake verified it), then Authorization schemes, then the cookie.
+ */
+const METHOD_ORDER: readonly AuthMethod[] = ['mtls', 'jwt', 'basic', 'session'];
 
 export class RouteTable {
   readonly defaultRoute: Route;

@@ -93,7 +93,7 @@ describe('problems are reported all at once, one line each, naming the key', () 
         'config: upstream.bogus: unknown key',
         expect.stringMatching(/^config: listen: must be "host:port"/),
         expect.stringMatching(/^config: jwt\.algorithms\.0: must be one of .*"none" is never accepted/),
-        'config: routes.1.auth.0: must be one of jwt, basic, session',
+        'config: routes.1.auth.0: must be one of jwt, basic, session, mtls',
         'config: routes.2.path: must start with "/"',
         'config: routes.2.methods: must not be empty',
         'config: extra: unknown key',
@@ -169,7 +169,7 @@ describe('problems are reported all at once, one line each, naming the key', () 
 
   it('refuses a config without any authentication method', () => {
     expect(problems({ upstream: MINIMAL.upstream })).toEqual([
-      'config: jwt: no authentication method is configured: set jwt, basic or oidc',
+      'config: jwt: no authentication method is configured: set jwt, basic, oidc or tls.clientCaFile (mtls)',
     ]);
   });
 
@@ -331,6 +331,61 @@ describe('problems are reported all at once, one line each, naming the key', () 
       `config: routes.1.allow.users: ${publicRoute}`,
       `config: routes.1.allow.claims: ${publicRoute}`,
     ]);
+  });
+
+  it('checks tls and mtls: mtls needs a client CA, and names only certificate fields', () => {
+    const tls = { certFile: 'tls.crt', keyFile: 'tls.key' };
+    expect(
+      problems({
+        ...MINIMAL,
+        tls: { ...tls, requireClientCert: true },
+        mtls: { claims: { user: 'sub' } },
+        routes: [{ path: '/x', auth: ['mtls'] }],
+      }),
+    ).toEqual([
+      'config: mtls.claims.user: must be one of subject.CN, san.email, san.uri, san.dns',
+      'config: mtls: needs tls.clientCaFile: without a client CA no certificate is ever asked for',
+      'config: tls.requireClientCert: needs tls.clientCaFile to verify the certificates it requires',
+      'config: routes.0.auth: mtls is not configured (set tls.clientCaFile)',
+    ]);
+    expect(problems({ ...MINIMAL, tls: { certFile: 'tls.crt' } })).toEqual(['config: tls.keyFile: is required']);
+  });
+
+  it('takes client certificates alone as an authentication method, with default claims', () => {
+    const folder = dir();
+    const { config } = loadConfig({
+      file: write(
+        {
+          upstream: MINIMAL.upstream,
+          tls: { certFile: 'tls/tls.crt', keyFile: 'tls/tls.key', clientCaFile: 'tls/ca.crt' },
+          routes: [{ path: '/x', auth: ['mtls'] }],
+        },
+        folder,
+      ),
+      env: {},
+    });
+    expect(config.tls).toEqual({
+      certFile: join(folder, 'tls/tls.crt'),
+      keyFile: join(folder, 'tls/tls.key'),
+      clientCaFile: join(folder, 'tls/ca.crt'),
+      requireClientCert: false,
+    });
+    expect(config.mtls).toBeUndefined();
+  });
+
+  it('takes tls as HTTPS for cookies: SameSite=None is then Secure by default', () => {
+    const oidc = {
+      ...MINIMAL,
+      publicUrl: 'http://app.test',
+      oidc: { issuer: 'https://idp.test', clientId: 'app' },
+      session: { cookie: { secret: SECRET, sameSite: 'none' } },
+    };
+    expect(problems(oidc)).toEqual([
+      'config: session.cookie.sameSite: "none" needs a Secure cookie: an https publicUrl, or session.cookie.secure: true',
+    ]);
+    expect(() =>
+      loadConfig({ file: write({ ...oidc, tls: { certFile: 'tls.crt', keyFile: 'tls.key' } }), env: {} }),
+    ).not.toThrow();
   });
 
   it('checks redis settings when session.store is redis', () => {
@@ -648,7 +703,7 @@ describe('messages that say how to fix it', () => {
     expect(lines).toContain('config: routes.1.auth: basic is not configured (set basic)');
     expect(lines.filter((line) => line.startsWith('config: routes.0.'))).toHaveLength(1);
     expect(problems({ ...MINIMAL, routes: [{ path: '/a', auth: 'ldap' }] })).toContain(
-      'config: routes.0.auth: must be "none" or a list of jwt, basic, session',
+      'config: routes.0.auth: must be "none" or a list of jwt, basic, session, mtls',
     );
   });
 

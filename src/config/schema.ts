@@ -289,6 +289,27 @@ const namedMapping = <T extends z.ZodType>(value: T, what: string) =>
     }
   });
 
+/** The certificate fields `mtls.claims` can name (decision/facts: ClientCertificate). */
+export const CERTIFICATE_FIELDS = ['subject.CN', 'san.email', 'san.uri', 'san.dns'] as const;
+export type CertificateField = (typeof CERTIFICATE_FIELDS)[number];
+
+const certificateField = z.enum(CERTIFICATE_FIELDS, { error: `must be one of ${CERTIFICATE_FIELDS.join(', ')}` });
+
+/** The main listener speaks HTTPS; with clientCaFile it asks for client certificates (mTLS). */
+const tlsSchema = z.strictObject({
+  certFile: nonEmptyString,
+  keyFile: nonEmptyString,
+  clientCaFile: nonEmptyString.optional(),
+  requireClientCert: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
+/** How a verified client certificate becomes an identity (the "mtls" method). */
+const mtlsSchema = z.strictObject({
+  claims: z
+    .strictObject({ user: certificateField.default('subject.CN'), email: certificateField.default('san.email') })
+    .prefault({}),
+});
+
 const routeSchema = z.strictObject(
   {
     path: z.string({ error: 'must be a path glob' }).superRefine((glob, ctx) => {
@@ -418,6 +439,8 @@ export const configSchema = z
       .transform((v) => (Array.isArray(v) ? v : [v]))
       .optional(),
     basic: basicSchema.optional(),
+    tls: tlsSchema.optional(),
+    mtls: mtlsSchema.optional(),
     session: sessionSchema,
     routes: z.array(routeSchema, { error: 'must be a list of routes' }).default([]),
     caseInsensitiveRoutes: z.boolean({ error: 'must be true or false' }).default(false),
@@ -434,6 +457,10 @@ export type ClaimsConfig = JwtConfig['claims'];
 export type BasicConfig = NonNullable<Config['basic']>;
 export type OidcConfig = NonNullable<Config['oidc']>[number];
 export type IdentityTokenConfig = NonNullable<Config['identityToken']>;
+export type TlsConfig = NonNullable<Config['tls']>;
+export type MtlsConfig = NonNullable<Config['mtls']>;
+/** What `mtls` means when it is left out and tls.clientCaFile is set: the schema's defaults. */
+export const DEFAULT_MTLS: MtlsConfig = mtlsSchema.parse({});
 
 type Ctx = z.RefinementCtx;
 type Loose = Record<string, unknown>;
@@ -448,10 +475,11 @@ function checkAcrossKeys(value: unknown, ctx: Ctx): void {
     ctx.addIssue({
       code: 'custom',
       path: ['jwt'],
-      message: 'no authentication method is configured: set jwt, basic or oidc',
+      message: 'no authentication method is configured: set jwt, basic, oidc or tls.clientCaFile (mtls)',
     });
   }
   checkListeners(value, ctx);
+  checkTls(value, ctx);
   if (value.oidc !== undefined) checkOidc(value, ctx);
   if (Array.isArray(value.jwt)) checkJwtEntries(value.jwt, ctx);
   else if (isObject(value.jwt)) checkJwtEntries([value.jwt], ctx);
@@ -501,7 +529,36 @@ function configuredMethods(value: Loose): Set<AuthMethod> {
   if (value.jwt !== undefined) methods.add('jwt');
   if (value.basic !== undefined) methods.add('basic');
   if (value.oidc !== undefined) methods.add('session');
+  if (asksForClientCertificates(value)) methods.add('mtls');
   return methods;
+}
+
+/** A client CA makes the listener ask for certificates, and "mtls" an authentication method. */
+function asksForClientCertificates(value: Loose): boolean {
+  return isObject(value.tls) && value.tls.clientCaFile !== undefined;
+}
+
+/** Whether browsers reach the sidecar over HTTPS: then cookies default to Secure. */
+export function servedOverHttps(value: { publicUrl?: unknown; tls?: unknown }): boolean {
+  return (typeof value.publicUrl === 'string' && value.publicUrl.startsWith('https:')) || isObject(value.tls);
+}
+
+function checkTls(value: Loose, ctx: Ctx): void {
+  const asks = asksForClientCertificates(value);
+  if (value.mtls !== undefined && !asks) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mtls'],
+      message: 'needs tls.clientCaFile: without a client CA no certificate is ever asked for',
+    });
+  }
+  if (isObject(value.tls) && value.tls.requireClientCert === true && !asks) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls', 'requireClientCert'],
+      message: 'needs tls.clientCaFile to verify the certificates it requires',
+    });
+  }
 }
 
 function checkOidc(value: Loose, ctx: Ctx): void {
@@ -517,7 +574,7 @@ function checkOidc(value: Loose, ctx: Ctx): void {
     });
   }
   // Browsers drop a SameSite=None cookie that is not Secure: every login would loop.
-  const secure = cookie.secure ?? (typeof value.publicUrl === 'string' && value.publicUrl.startsWith('https:'));
+  const secure = cookie.secure ?? servedOverHttps(value);
   if (cookie.sameSite === 'none' && secure !== true) {
     ctx.addIssue({
       code: 'custom',
@@ -657,6 +714,14 @@ export function isTlsNode(address: string): boolean {
   return address.startsWith('rediss://');
 }
 
+/** The key that switches each method on, as a config error names it. */
+const SWITCHED_ON_BY: Record<AuthMethod, string> = {
+  jwt: 'jwt',
+  basic: 'basic',
+  session: 'oidc',
+  mtls: 'tls.clientCaFile',
+};
+
 function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, providers: Set<unknown>, ctx: Ctx): void {
   routes.forEach((route, index) => {
     if (!isObject(route)) return;
@@ -668,7 +733,7 @@ function checkRoutes(routes: unknown[], configured: Set<AuthMethod>, providers: 
           ctx.addIssue({
             code: 'custom',
             path: ['routes', index, 'auth'],
-            message: `${String(method)} is not configured (${method === 'session' ? 'set oidc' : `set ${String(method)}`})`,
+            message: `${String(method)} is not configured (set ${SWITCHED_ON_BY[method as AuthMethod]})`,
           });
         }
       }

@@ -29,9 +29,18 @@ export interface FactsInput {
   readonly authorization: AuthRequest['authorization'];
   readonly clientAddress: string;
   readonly via: RequestFacts['via'];
+  readonly clientCertificate?: AuthRequest['clientCertificate'];
 }
 
-/** The facts, with what is derived from them computed once. */
+/**
+ * The facts, with what is derived from them computed once. A check has no client certificate:
+ * the one on the connection it arrives on is the asking proxy's, never the checked client's,
+ * so mtls never matches there.
+ */
 export function requestFacts(input: FactsInput): RequestFacts {
-  return { ...input, preflight: preflightFor(input.method, input.headers) };
+  return {
+    ...input,
+    clientCertificate: input.via === 'check' ? undefined : input.clientCertificate,
+    preflight: preflightFor(input.method, input.headers),
+  };
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Login } from '../oidc/login.ts';
 import type { SessionStore } from '../sessions/store.ts';
+import type { ListenerTls } from '../tls/listener-tls.ts';
 import type { Upstream } from '../upstream/forward.ts';
 import type { HeaderPolicy } from '../upstream/headers.ts';
 import type { WebSocketProxy } from '../upstream/websocket.ts';
@@ -46,4 +47,6 @@ export interface Runtime {
   readonly login: Login | undefined;
   /** Signs the identity token for the app; undefined without `identityToken`. */
   readonly identityToken: IdentityTokenSigner | undefined;
+  /** The main listener's certificate, key and client CAs; undefined without `tls` (plain HTTP). */
+  readonly tls: ListenerTls | undefined;
 }

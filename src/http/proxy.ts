@@ -1,6 +1,7 @@
 // The last step: the app receives the request with the sidecar's headers, and the client gets
 // the app's answer, streamed. WebSocket upgrades are handed over here too.
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Services } from '../decision/runtime.ts';
 import { unmapIPv4 } from '../net/address.ts';
 import { buildUpstreamHeaders } from '../upstream/headers.ts';
@@ -9,12 +10,14 @@ import type { Step } from './context.ts';
 export function proxy(services: Services): Step {
   return async (ctx) => {
     const { runtime, identity, facts, requestId, upgrade } = ctx.state;
-    const peerAddress = unmapIPv4(ctx.req.socket.remoteAddress ?? '');
+    const { socket } = ctx.req;
+    const peerAddress = unmapIPv4(socket.remoteAddress ?? '');
     const signer = runtime.identityToken;
     const forwarding = {
       trusted: runtime.trustedProxies.has(peerAddress),
       peerAddress,
-      scheme: 'http' as const,
+      // The listener's own scheme: what an untrusted peer's X-Forwarded-Proto becomes.
+      scheme: (socket as TLSSocket).encrypted ? ('https' as const) : ('http' as const),
       requestId,
       identityToken: identity && signer ? (signer.cached(identity) ?? (await signer.sign(identity))) : undefined,
     };

@@ -1,9 +1,11 @@
 // The facts of a request to this listener, read once (decision/facts.ts), after refusing what
 // cannot be read unambiguously: TRACE, a second Host or Authorization header, and a path that
-// does not normalize (see net/normalize-path.ts).
+// does not normalize (see net/normalize-path.ts). The client certificate is the connection's.
+import type { TLSSocket } from 'node:tls';
 import { parseAuthorization } from '../authn/authorization-header.ts';
 import { requestFacts } from '../decision/facts.ts';
 import { BadRequestError, SidecarError } from '../errors.ts';
+import { clientCertificateOf } from '../net/client-certificate.ts';
 import { normalizeTarget } from '../net/normalize-path.ts';
 import { headerCount } from '../net/raw-http.ts';
 import type { Step } from './context.ts';
@@ -23,6 +25,7 @@ export function readRequest(): Step {
     if (headers.authorization !== undefined && headerCount(rawHeaders, 'authorization') > 1) {
       throw new BadRequestError('duplicate_authorization', 'more than one Authorization header');
     }
+    const socket = ctx.req.socket as TLSSocket;
     ctx.state.facts = requestFacts({
       method: ctx.method,
       target: normalizeTarget(ctx.req.url ?? '/'),
@@ -30,6 +33,9 @@ export function readRequest(): Step {
       authorization: parseAuthorization(headers.authorization),
       clientAddress: ctx.state.clientAddress,
       via: 'direct',
+      // Read only when a method uses it: nothing to pay on a listener without mtls.
+      clientCertificate:
+        socket.encrypted && ctx.state.runtime.authenticators.has('mtls') ? clientCertificateOf(socket) : undefined,
     });
     return next();
   };

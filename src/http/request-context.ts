@@ -1,11 +1,17 @@
 // First step, cannot throw: fixes the runtime for this request, its id and the client address.
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Runtime, Services } from '../decision/runtime.ts';
 import { clientAddress } from '../net/address.ts';
+import { isRetired } from '../net/client-certificate.ts';
 import { headerLines } from '../net/raw-http.ts';
 import { type Step, UpgradeResponse } from './context.ts';
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A TLS connection verified by client CAs a reload replaced: it closes after this response. */
+const retiredTls = (socket: Socket) => (socket as TLSSocket).encrypted === true && isRetired(socket as TLSSocket);
 
 export function requestContext(current: () => Runtime, services: Services): Step {
   return (ctx, next) => {
@@ -21,7 +27,7 @@ export function requestContext(current: () => Runtime, services: Services): Step
     );
     if (ctx.res instanceof UpgradeResponse) ctx.state.upgrade = ctx.res.upgrade;
     ctx.set('X-Request-Id', requestId);
-    if (services.draining) ctx.set('Connection', 'close');
+    if (services.draining || retiredTls(ctx.req.socket)) ctx.set('Connection', 'close');
     return next();
   };
 }

@@ -64,12 +64,23 @@ export class Reloader {
         'a changed listen address needs a restart; still listening on the old one',
       );
     }
+    if (tlsModeChanged(current().config, loaded.config)) {
+      logger.warn(
+        'turning tls on or off, or tls.clientCaFile or tls.requireClientCert, needs a restart; the listener keeps its mode (a new certificate, key or CA does apply)',
+      );
+    }
     logger.level = loaded.config.logLevel;
     this.options.apply(next, loaded.files);
     metrics.configReloads.inc({ result: 'applied' });
     logger.info({ reason }, 'config reloaded');
     return true;
   }
+}
+
+/** Whether the listener would be created otherwise: HTTPS or not, asking for certificates, requiring them. */
+function tlsModeChanged(a: Config, b: Config): boolean {
+  const mode = (c: Config) => (c.tls ? `tls:${c.tls.clientCaFile !== undefined}:${c.tls.requireClientCert}` : 'plain');
+  return mode(a) !== mode(b);
 }
 
 /** Whether a new config changes what only a restart can change. */

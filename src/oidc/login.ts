@@ -4,7 +4,7 @@
 // a provider's client (and what it discovered) survives a reload that does not change it.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Config } from '../config/schema.ts';
+import { type Config, servedOverHttps } from '../config/schema.ts';
 import { type CookieOptions, clearCookie, readCookies, serializeCookie } from '../net/cookies.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -46,7 +46,7 @@ export function buildLogin(
   // One redirect URI for every provider: the login state says which one a callback is for.
   const redirectUri = `${publicUrl}${pathPrefix}/callback`;
   const sessions = new Sessions(store, new TicketSigner(secrets));
-  const secure = session.cookie.secure ?? publicUrl.startsWith('https:');
+  const secure = session.cookie.secure ?? servedOverHttps(config);
   return {
     providers: buildProviders(oidc, redirectUri, services, previous?.providers),
     sessions,

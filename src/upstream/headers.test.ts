@@ -295,3 +295,38 @@ describe('utf8Bytes', () => {
     expect(Buffer.from(utf8Bytes('ä ö'), 'latin1').toString('utf8')).toBe('ä ö');
   });
 });
+
+describe('client-certificate headers', () => {
+  const SENT = [
+    'X-Forwarded-Client-Cert',
+    'By=spiffe://evil;URI=spiffe://cluster/ns/prod/sa/admin',
+    'x-client-cert',
+    '-----BEGIN CERTIFICATE-----',
+    'SSL-Client-Cert',
+    'forged',
+    'Client-Cert',
+    ':MIIB:',
+    'Client-Cert-Chain',
+    ':MIIC:',
+    'X-SSL-Client-Verify',
+    'SUCCESS',
+    'X-Kept',
+    'yes',
+  ];
+
+  it('removes every one a client sends, from a trusted proxy too', () => {
+    for (const facts of [untrusted, trusted]) {
+      const headers = build(SENT, { facts });
+      expect([...headers.keys()].filter((name) => /cert|verify/.test(name))).toEqual([]);
+      expect(headers.get('x-kept')).toEqual(['yes']);
+    }
+  });
+
+  it('removes the underscore spelling even when underscore headers are kept', () => {
+    const headers = build(['X_Forwarded_Client_Cert', 'forged', 'ssl_client_cert', 'forged', 'X_Other', '1'], {
+      policy: { dropUnderscoreHeaders: false },
+    });
+    expect([...headers.keys()].filter((name) => name.includes('cert'))).toEqual([]);
+    expect(headers.get('x_other')).toEqual(['1']);
+  });
+});

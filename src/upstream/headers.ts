@@ -2,8 +2,8 @@
 // 1. hop-by-hop headers go, and every header the client names in Connection;
 // 2. every client copy of an identity, method-override or URL-rewrite header goes (the
 //    configured identityHeaders and identity token too), and of a forwarding header unless a
-//    trusted proxy sent it, whatever its case and whether spelled with "_" or "-" (WSGI and CGI
-//    apps read both alike);
+//    trusted proxy sent it, and every client-certificate header (X-Forwarded-Client-Cert, ...),
+//    whatever its case and whether spelled with "_" or "-" (WSGI and CGI apps read both alike);
 // 3. by default every other header with "_" in its name goes too (nginx's default);
 // 4. the sidecar's own cookies (the session ticket, the login cookie) leave the Cookie header;
 // then the sidecar's own forwarding and identity headers are added last, so no client header
@@ -74,6 +74,28 @@ const MANAGED = new Set<string>([
  */
 const PROXY_ASSERTED = new Set<string>(PROXY_ASSERTED_HEADERS);
 
+/**
+ * Client certificates (and their verification results) as TLS-terminating proxies pass them on.
+ * The sidecar never sends the app a client certificate: one of these from a client is a claim
+ * to a certificate it never proved, to an app that may trust them. Removed from every peer, in
+ * either spelling.
+ */
+const CLIENT_CERTIFICATE = new Set([
+  'x-forwarded-client-cert', // Envoy, Istio (XFCC)
+  'x-client-cert',
+  'ssl-client-cert',
+  'client-cert', // RFC 9440
+  'client-cert-chain', // RFC 9440
+  'x-ssl-client-cert',
+  'x-ssl-client-verify',
+  'x-ssl-client-dn',
+  'x-client-verify',
+  'ssl-client-verify',
+  'x-arr-clientcert', // Azure App Service
+  'x-amzn-mtls-clientcert', // AWS load balancers
+  'x-amzn-mtls-clientcert-leaf',
+]);
+
 export interface ForwardingFacts {
   /** The peer is in trustedProxies: its X-Forwarded-* are extended, not replaced. */
   readonly trusted: boolean;
@@ -133,7 +155,9 @@ export function buildUpstreamHeaders(
       if (policy.dropUnderscoreHeaders) continue;
       const dashed = lower.replaceAll('_', '-');
       if (MANAGED.has(dashed) || PROXY_ASSERTED.has(dashed) || policy.configuredHeaders?.has(dashed)) continue;
+      if (CLIENT_CERTIFICATE.has(dashed)) continue;
     }
+    if (CLIENT_CERTIFICATE.has(lower)) continue;
     if (MANAGED.has(lower)) {
       if (facts.trusted) {
         if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;

@@ -16,7 +16,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['endpoints'], // the Koa handlers of {pathPrefix}/*
   ['http'], // the pipeline's steps: context, facts, rendering, admin listener
   ['decision'], // the one decision, and the Runtime it reads
-  ['oidc', 'upstream', 'identity-token'], // browser login and sessions; forwarding to the app; its identity token
+  ['oidc', 'upstream', 'identity-token', 'tls'], // browser login and sessions; forwarding to the app; its identity token; the listener's TLS files
   ['authz'], // route table and allow rules
   ['authn'], // identities, JWT and basic authenticators
   ['sessions'], // the session store contract and its backends

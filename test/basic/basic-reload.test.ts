@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { type Echo, type EchoUpstream, startEchoUpstream } from '../support/echo-upstream.ts';
 import { basicAuth, htpasswd, removeUser } from '../support/htpasswd.ts';
-import { startTestSidecar, type TestSidecar, tempDir } from '../support/sidecar.ts';
+import {
+  RELOADS_APPLIED as APPLIED,
+  metric,
+  RELOADS_REJECTED as REJECTED,
+  startTestSidecar,
+  type TestSidecar,
+  tempDir,
+} from '../support/sidecar.ts';
 import { eventually } from '../support/wait.ts';
 
 let upstream: EchoUpstream;
@@ -29,14 +36,6 @@ async function status(sidecar: TestSidecar, user: string, password: string): Pro
 /** Resolves once `check` holds; the contract allows 5 s for a reload. */
 const reloaded = (check: () => Promise<boolean>) => eventually(check, 'the reload', { timeoutMs: 5000 });
 
-async function metric(sidecar: TestSidecar, series: string): Promise<number> {
-  const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
-const REJECTED = 'auth_sidecar_config_reloads_total{result="rejected"}';
-const APPLIED = 'auth_sidecar_config_reloads_total{result="applied"}';
 const BCRYPT_CHECKS = 'auth_sidecar_basic_hash_checks_total{scheme="bcrypt"}';
 
 describe('htpasswd and groups files change under a running sidecar', () => {

@@ -267,6 +267,41 @@ describe('Helm chart', () => {
     );
   });
 
+  it('tls.existingSecret: the whole Secret at /etc/auth-sidecar/tls, the config pointed at it, probes still HTTP', () => {
+    const objects = parseManifests(helmTemplate(['-f', valuesFile('tls-mtls-values.yaml')]));
+    const pod = podSpecOf(only(ofKind(objects, 'Deployment'), ''));
+    const sidecar = sidecarOf(pod);
+    // No subPath: Kubernetes updates a Secret volume in place only when it is mounted whole.
+    expect(sidecar.volumeMounts?.find((m) => m.name === 'auth-sidecar-tls')).toEqual({
+      name: 'auth-sidecar-tls',
+      mountPath: '/etc/auth-sidecar/tls',
+      readOnly: true,
+    });
+    expect((pod.volumes as { name: string }[]).find((v) => v.name === 'auth-sidecar-tls')).toMatchObject({
+      secret: { secretName: 'legacy-app-tls' },
+    });
+    for (const probe of [sidecar.startupProbe, sidecar.livenessProbe, sidecar.readinessProbe]) {
+      expect(probe).toMatchObject({ httpGet: { port: 'sidecar-admin' } });
+      expect((probe as { httpGet: { scheme?: string } }).httpGet.scheme ?? 'HTTP').toBe('HTTP');
+    }
+    const data = only(ofKind(objects, 'ConfigMap'), 'ConfigMap').data as Record<string, string>;
+    expect(parseYaml(data['config.yaml'] ?? '')).toMatchObject({
+      tls: {
+        certFile: '/etc/auth-sidecar/tls/tls.crt',
+        keyFile: '/etc/auth-sidecar/tls/tls.key',
+        clientCaFile: '/etc/auth-sidecar/tls/ca.crt',
+        requireClientCert: false,
+      },
+      mtls: { claims: { user: 'san.uri' } },
+    });
+    const service = only(ofKind(objects, 'Service'), 'Service').spec as { ports: { appProtocol?: string }[] };
+    expect(service.ports[0]?.appProtocol).toBe('https');
+    // Without tls: no mount, no tls key, no appProtocol.
+    const plain = parseManifests(helmTemplate(['-f', valuesFile('jwt-values.yaml')]));
+    expect(JSON.stringify(plain)).not.toContain('auth-sidecar-tls');
+    expect(JSON.stringify(plain)).not.toContain('appProtocol');
+  });
+
   const JWT = ['--set', 'jwt.enabled=true', '--set', 'jwt.audience=a'];
 
   it('config.routes is checked by values.schema.json as the sidecar checks it (a typo fails helm lint)', () => {
@@ -405,6 +440,17 @@ describe('Helm chart', () => {
       'httpRoute.enabled needs httpRoute.parentRefs',
     ],
     [
+      'client CAs without the TLS Secret',
+      [...JWT, '--set', 'tls.clientCaKey=ca.crt'],
+      'tls.clientCaKey names a key of tls.existingSecret',
+    ],
+    [
+      'mtls without client CAs',
+      [...JWT, '--set', 'tls.existingSecret=s', '--set', 'mtls.claims.user=san.uri'],
+      'tls.requireClientCert and mtls need tls.clientCaKey',
+    ],
+    ['tls written under config', [...JWT, '--set', 'config.tls.certFile=x'], 'config.tls is set by the chart'],
+    [
       'jwt keys beside jwt.entries',
       [...JWT, '--set-json', 'jwt.entries=[{"issuer":"https://a.example.com","audience":"a"}]'],
       'put every jwt key inside the entries',
@@ -491,7 +537,7 @@ spec:
 });
 
 describe('kustomize', () => {
-  for (const overlay of ['overlays/memory', 'overlays/redis']) {
+  for (const overlay of ['overlays/memory', 'overlays/redis', 'overlays/tls']) {
     it(`${overlay}: kubectl kustomize renders valid objects; the component added the sidecar`, () => {
       const manifests = kustomize(`deploy/kustomize/${overlay}`);
       expectValid(manifests);
@@ -581,6 +627,29 @@ spec:
     expect(policy.ingress.map((rule) => rule.ports.map((p) => p.port))).toEqual([[4180]]);
   });
 
+  it('the tls component mounts the TLS Secret whole and points tls.certFile and keyFile at it', () => {
+    const objects = parseManifests(kustomize('deploy/kustomize/overlays/tls'));
+    const pod = podSpecOf(
+      only(
+        ofKind(objects, 'Deployment').filter((d) => d.metadata.name === 'legacy-app'),
+        'legacy-app',
+      ),
+    );
+    const sidecar = sidecarOf(pod);
+    expect(sidecar.env).toEqual([
+      { name: 'AUTH_SIDECAR_TLS__CERT_FILE', value: '/etc/auth-sidecar/tls/tls.crt' },
+      { name: 'AUTH_SIDECAR_TLS__KEY_FILE', value: '/etc/auth-sidecar/tls/tls.key' },
+    ]);
+    expect(sidecar.volumeMounts?.find((m) => m.mountPath === '/etc/auth-sidecar/tls')).toEqual({
+      name: 'auth-sidecar-tls',
+      mountPath: '/etc/auth-sidecar/tls',
+      readOnly: true,
+    });
+    expect(JSON.stringify(pod.volumes)).toContain('"secretName":"auth-sidecar-tls"');
+    // The sidecar container is still the auth-sidecar component's, with its admin probes.
+    expect(sidecar.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'sidecar-admin' } });
+  });
+
   it('the base alone exposes nothing: its Service targets a port only the sidecar declares', () => {
     const objects = parseManifests(kustomize('deploy/kustomize/base'));
     const pod = podSpecOf(only(ofKind(objects, 'Deployment'), ''));
@@ -636,6 +705,22 @@ describe('everything, found on disk', () => {
       expectValid(readFileSync(join(REPO, file), 'utf8'));
     });
   }
+});
+
+describe('docs/deploy.md', () => {
+  const doc = readFileSync(join(REPO, 'docs/deploy.md'), 'utf8');
+  const certificate = parseManifests(/```yaml\n(apiVersion: cert-manager\.io\/v1\n[\s\S]*?)```/.exec(doc)?.[1] ?? '');
+
+  it('shows a cert-manager Certificate that writes the Secret the chart example and the component mount', () => {
+    const [object] = certificate;
+    expect(object).toMatchObject({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate' });
+    const spec = object?.spec as { secretName: string; usages: string[]; dnsNames: string[] };
+    expect(spec.usages).toContain('server auth');
+    expect(spec.dnsNames.length).toBeGreaterThan(0);
+    expect(doc).toContain(`--set tls.existingSecret=${spec.secretName}`);
+    const component = readFileSync(join(REPO, 'deploy/kustomize/components/tls/tls.yaml'), 'utf8');
+    expect(component).toContain('secretName: auth-sidecar-tls');
+  });
 });
 
 describe('examples', () => {

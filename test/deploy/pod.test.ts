@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createCa, issueServer } from '../support/certificates.ts';
 import { createSigningKey, jwksOf, pkcs8Pem, type SigningKey, signToken } from '../support/keys.ts';
 import { LocalPod, type PodProcess } from './local-pod.ts';
 import { type Container, container, type PodSpec, planPod, podSpecOf } from './pod-plan.ts';
@@ -326,9 +327,14 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
       data: { 'jwks.json': JSON.stringify(jwksOf(await createSigningKey('ES256'))) },
     };
     // legacy-app-auth: ci/bitnami-redis-values.yaml's; redis: the one the Bitnami Redis chart makes;
-    // app-identity: ci/identity-values.yaml's signing keys.
+    // app-identity: ci/identity-values.yaml's signing keys; the kubernetes.io/tls Secrets the TLS
+    // examples mount, as cert-manager writes them.
+    const ca = createCa('Pod test CA');
+    const server = issueServer(ca);
+    const tls = { 'tls.crt': server.cert.toString(), 'tls.key': server.key.toString(), 'ca.crt': ca.cert.toString() };
     fixtures = [
       ...userSecrets(['app-auth', 'portal-auth', 'auth-sidecar', 'legacy-app-auth', 'redis', 'app-identity'], keys),
+      ...userSecrets(['legacy-app-tls', 'auth-sidecar-tls'], tls),
       jwks,
     ];
   });
@@ -339,6 +345,7 @@ describe('check-config accepts the config every manifest gives the sidecar', () 
     ]),
     ['kustomize overlays/memory', () => kustomize('deploy/kustomize/overlays/memory')],
     ['kustomize overlays/redis', () => kustomize('deploy/kustomize/overlays/redis')],
+    ['kustomize overlays/tls', () => kustomize('deploy/kustomize/overlays/tls')],
     ['examples/microservices', () => kustomize('examples/microservices')],
   ];
   for (const [name, render] of sources) {

@@ -1,9 +1,10 @@
 // `auth-sidecar explain` as users run it (a child process): every example of docs/routes.md,
 // docs/identity.md and the README prints exactly what the doc shows, tokens are verified with the configured keys, and the
 // example configs of examples/ are explained too.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createCa, EXPIRED, issue, issueServer } from '../support/certificates.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
 import { AUDIENCE, createSigningKey, ISSUER, jwksOf, type SigningKey, signToken } from '../support/keys.ts';
 import { tempDir } from '../support/sidecar.ts';
@@ -12,6 +13,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const ROUTES_DOC = readFileSync(join(ROOT, 'docs/routes.md'), 'utf8');
 const JWT_DOC = readFileSync(join(ROOT, 'docs/jwt.md'), 'utf8');
 const IDENTITY_DOC = readFileSync(join(ROOT, 'docs/identity.md'), 'utf8');
+const TLS_DOC = readFileSync(join(ROOT, 'docs/tls.md'), 'utf8');
 
 /** Splits a shell command line: words, and '...' quoted words (all the docs use). */
 function shellWords(line: string): string[] {
@@ -30,12 +32,20 @@ function docExamples(doc: string): DocExample[] {
   }));
 }
 
+interface ExampleFolder {
+  /** The config's file name, as the examples name it. */
+  readonly file?: string;
+  /** Writes the files the config and the examples name, besides the config. */
+  readonly prepare?: (dir: string) => void;
+}
+
 /** A document's explain examples, run against the routes config it shows. */
-function explainsEveryExample(name: string, doc: string, configBlock: RegExp, configName = 'routes.yaml'): void {
+function explainsEveryExample(name: string, doc: string, configBlock: RegExp, folder: ExampleFolder = {}): void {
   describe(`explain answers every example of ${name}`, () => {
     const dir = tempDir('explain-');
     const config = configBlock.exec(doc)?.[1] ?? '';
-    writeFileSync(join(dir, configName), config);
+    writeFileSync(join(dir, folder.file ?? 'routes.yaml'), config);
+    folder.prepare?.(dir);
     const examples = docExamples(doc);
 
     it('has the examples', () => {
@@ -68,12 +78,32 @@ explainsEveryExample(
   JWT_DOC,
   /## Route rules for an API, checked with `explain`\n[\s\S]*?```yaml\n([\s\S]*?)```/,
 );
-explainsEveryExample(
-  'docs/identity.md',
-  IDENTITY_DOC,
-  /## Explaining a decision\n[\s\S]*?```yaml\n([\s\S]*?)```/,
-  'identity.yaml',
-);
+explainsEveryExample('docs/identity.md', IDENTITY_DOC, /## Explaining a decision\n[\s\S]*?```yaml\n([\s\S]*?)```/, {
+  file: 'identity.yaml',
+});
+explainsEveryExample('docs/tls.md', TLS_DOC, /## Explain\n[\s\S]*?```yaml\n([\s\S]*?)```/, {
+  file: 'tls.yaml',
+  prepare: certificatesForTlsDoc,
+});
+
+/** The files docs/tls.md's examples name: the listener's certificate and CA, and four clients. */
+function certificatesForTlsDoc(dir: string): void {
+  const serverCa = createCa('Server CA', dir);
+  const clientCa = createCa('Client CA', dir);
+  const server = issueServer(serverCa);
+  mkdirSync(join(dir, 'tls'));
+  copyFileSync(server.certFile, join(dir, 'tls/tls.crt'));
+  copyFileSync(server.keyFile, join(dir, 'tls/tls.key'));
+  copyFileSync(clientCa.certFile, join(dir, 'tls/ca.crt'));
+  const workload = (name: string) => ({ cn: name, san: [`URI:spiffe://example.org/ns/prod/sa/${name}`] });
+  const clients = {
+    'billing.crt': issue(clientCa, 'billing', workload('billing')),
+    'reports.crt': issue(clientCa, 'reports', workload('reports')),
+    'expired.crt': issue(clientCa, 'expired', { ...workload('reports'), ...EXPIRED }),
+    'stranger.crt': issue(createCa('Other CA', dir), 'stranger', workload('billing')),
+  };
+  for (const [file, issued] of Object.entries(clients)) copyFileSync(issued.certFile, join(dir, file));
+}
 
 describe('explain with real credentials and the examples', () => {
   let key: SigningKey;
@@ -151,6 +181,9 @@ describe('explain with real credentials and the examples', () => {
     const peer = await runCli(['explain', '--config', 'config.yaml', '--peer', 'example.com', '/a'], { cwd: dir });
     expect(peer.code).toBe(64);
     expect(peer.stderr).toContain('--peer must be an IP address');
+    const cert = await runCli(['explain', '--config', 'config.yaml', '/a', '--cert', 'client.crt'], { cwd: dir });
+    expect(cert.code).toBe(64);
+    expect(cert.stderr).toContain('--cert needs tls.clientCaFile in the config');
     writeFileSync(join(dir, 'bad.yaml'), 'upstream: { url: "http://127.0.0.1:5000" }\nroutes: [{ path: "a" }]\n');
     const bad = await runCli(['explain', '--config', 'bad.yaml', '/a'], { cwd: dir });
     expect(bad.code).toBe(78);

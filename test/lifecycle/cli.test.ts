@@ -51,7 +51,7 @@ describe('auth-sidecar check-config', () => {
         'config: upstream.url: must be an absolute http(s) upstream URL',
         'config: upstream.extra: unknown key',
         'config: listen: must be "host:port"',
-        'config: jwt: no authentication method is configured: set jwt, basic or oidc',
+        'config: jwt: no authentication method is configured: set jwt, basic, oidc or tls.clientCaFile (mtls)',
       ]),
     );
     expect(lines.every((line) => line.startsWith('config: '))).toBe(true);
@@ -156,7 +156,9 @@ describe('auth-sidecar serve', () => {
   it('refuses to start with an invalid config: exit 78, nothing listens', async () => {
     const result = await runCli(['serve', '--config', configFile({ upstream: { url: 'http://127.0.0.1:5000' } })]);
     expect(result.code).toBe(78);
-    expect(result.stderr).toBe('config: jwt: no authentication method is configured: set jwt, basic or oidc\n');
+    expect(result.stderr).toBe(
+      'config: jwt: no authentication method is configured: set jwt, basic, oidc or tls.clientCaFile (mtls)\n',
+    );
   });
 
   it('is also what `auth-sidecar --config FILE` runs', async () => {

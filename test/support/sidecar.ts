@@ -15,6 +15,16 @@ export interface TestSidecar extends Sidecar {
   stop(): Promise<number>;
 }
 
+/** The value of one series on the sidecar's /metrics (0 when it has not appeared yet). */
+export async function metric(sidecar: Pick<Sidecar, 'adminUrl'>, series: string): Promise<number> {
+  const text = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+export const RELOADS_REJECTED = 'auth_sidecar_config_reloads_total{result="rejected"}';
+export const RELOADS_APPLIED = 'auth_sidecar_config_reloads_total{result="applied"}';
+
 export function tempDir(prefix = 'auth-sidecar-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

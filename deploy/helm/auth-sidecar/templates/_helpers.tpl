@@ -78,6 +78,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 
 {{- define "auth-sidecar.secretDir" -}}/etc/auth-sidecar/secrets{{- end }}
+{{- define "auth-sidecar.tlsDir" -}}/etc/auth-sidecar/tls{{- end }}
 {{- define "auth-sidecar.configDir" -}}/etc/auth-sidecar/config{{- end }}
 
 {{/* session.cookie.secretKey as a comma-separated list: one key, or several for rotation (the first signs). */}}
@@ -144,10 +145,16 @@ xFile key) found in a values block, one per line. Called as (list "path" value);
 {{/* Refuses values that would render a pod that cannot start. */}}
 {{- define "auth-sidecar.validate" -}}
 {{- $v := .Values }}
-{{- range $key := list "listen" "admin" "jwt" "oidc" "basic" "session" "identityToken" }}
+{{- range $key := list "listen" "admin" "jwt" "oidc" "basic" "session" "identityToken" "tls" "mtls" }}
 {{- if hasKey $v.config $key }}
 {{- fail (printf "auth-sidecar: config.%s is set by the chart: use the top-level %s values instead" $key (ternary "sidecar.port/adminPort" $key (or (eq $key "listen") (eq $key "admin")))) }}
 {{- end }}
+{{- end }}
+{{- if and $v.tls.clientCaKey (not $v.tls.existingSecret) }}
+{{- fail "auth-sidecar: tls.clientCaKey names a key of tls.existingSecret: set tls.existingSecret (a kubernetes.io/tls Secret)" }}
+{{- end }}
+{{- if and (or $v.tls.requireClientCert $v.mtls) (not $v.tls.clientCaKey) }}
+{{- fail "auth-sidecar: tls.requireClientCert and mtls need tls.clientCaKey (the Secret key of the client CAs, e.g. ca.crt)" }}
 {{- end }}
 {{- /* The method blocks are passed through into the ConfigMap: a secret written there would be
 readable by anyone who can read ConfigMaps, and land in Helm's release history. */}}
@@ -255,6 +262,18 @@ readable by anyone who can read ConfigMaps, and land in Helm's release history. 
 {{- $_ := set $identityToken "signingKeyFile" (ternary (first $files) $files (eq (len $files) 1)) }}
 {{- $_ := set $config "identityToken" $identityToken }}
 {{- end }}
+{{- if $v.tls.existingSecret }}
+{{- $tlsDir := include "auth-sidecar.tlsDir" . }}
+{{- $tls := dict "certFile" (printf "%s/tls.crt" $tlsDir) "keyFile" (printf "%s/tls.key" $tlsDir) }}
+{{- if $v.tls.clientCaKey }}
+{{- $_ := set $tls "clientCaFile" (printf "%s/%s" $tlsDir $v.tls.clientCaKey) }}
+{{- $_ := set $tls "requireClientCert" $v.tls.requireClientCert }}
+{{- end }}
+{{- $_ := set $config "tls" $tls }}
+{{- end }}
+{{- with $v.mtls }}
+{{- $_ := set $config "mtls" . }}
+{{- end }}
 {{- if not $config.routes }}
 {{- $_ := unset $config "routes" }}
 {{- end }}
@@ -328,6 +347,12 @@ lifecycle:
       mountPath: {{ include "auth-sidecar.secretDir" . }}
       readOnly: true
     {{- end }}
+    {{- if $v.tls.existingSecret }}
+    # The whole Secret, not subPath items: Kubernetes then swaps in a renewed certificate.
+    - name: auth-sidecar-tls
+      mountPath: {{ include "auth-sidecar.tlsDir" . }}
+      readOnly: true
+    {{- end }}
     - name: auth-sidecar-tmp
       mountPath: /tmp
     {{- with $s.extraVolumeMounts }}
@@ -344,6 +369,12 @@ lifecycle:
 - name: auth-sidecar-secrets
   secret:
     secretName: {{ include "auth-sidecar.secretName" . }}
+    defaultMode: 0444
+{{- end }}
+{{- if .Values.tls.existingSecret }}
+- name: auth-sidecar-tls
+  secret:
+    secretName: {{ .Values.tls.existingSecret }}
     defaultMode: 0444
 {{- end }}
 - name: auth-sidecar-tmp
