@@ -19,9 +19,11 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: the `node` dev dependency would fetch a second Node; the image has one.
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+# The bundle (scripts/build.ts, esbuild): what dist/ holds is all the sidecar loads at run time
+# but the native bcrypt binding, which comes from the production dependencies.
+COPY scripts/build.ts ./scripts/
 COPY src ./src
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+RUN node scripts/build.ts
 
 FROM node:${NODE_VERSION}-bookworm-slim AS production-dependencies
 WORKDIR /src

@@ -85,6 +85,8 @@ export interface SidecarErrorOptions {
 }
 
 export class SidecarError extends Error {
+  // Spelled out: the production bundle shortens class names (scripts/build.ts).
+  override readonly name: string = 'SidecarError';
   /** Stable, machine-readable: callers and tests switch on it, never on the message. */
   readonly code: ErrorCode;
   readonly status: number;
@@ -99,7 +101,6 @@ export class SidecarError extends Error {
   /** The message is always safe to show: 5xx messages are fixed sentences, never a cause's text. */
   constructor(code: ErrorCode, message: string, options: SidecarErrorOptions & { status?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.code = code;
     this.status = options.status ?? ERROR_STATUS[code];
     this.headers = options.headers ?? {};
@@ -109,6 +110,7 @@ export class SidecarError extends Error {
 
 /** Malformed input: always a 4xx, never a crash. `status` only for 413/415 variants. */
 export class BadRequestError extends SidecarError {
+  override readonly name: string = 'BadRequestError';
   constructor(code: ErrorCode, message: string, status?: number) {
     super(code, message, status === undefined ? {} : { status });
   }
@@ -126,6 +128,7 @@ export interface Rejection {
 }
 
 export class UnauthorizedError extends SidecarError {
+  override readonly name: string = 'UnauthorizedError';
   /** Set when a credential was sent and refused; absent when none was sent. */
   readonly rejection: Rejection | undefined;
 
@@ -140,6 +143,7 @@ export class UnauthorizedError extends SidecarError {
 }
 
 export class ForbiddenError extends SidecarError {
+  override readonly name: string = 'ForbiddenError';
   constructor(
     message = 'not allowed by the route rules',
     code: ErrorCode = 'forbidden',
@@ -150,6 +154,7 @@ export class ForbiddenError extends SidecarError {
 }
 
 export class TooManyAttemptsError extends SidecarError {
+  override readonly name: string = 'TooManyAttemptsError';
   readonly retryAfterSeconds: number;
 
   constructor(retryAfterSeconds: number) {
@@ -163,6 +168,7 @@ export class TooManyAttemptsError extends SidecarError {
 }
 
 export class UpstreamError extends SidecarError {
+  override readonly name: string = 'UpstreamError';
   constructor(kind: 'unavailable' | 'timeout', cause?: unknown) {
     super(
       kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable',
@@ -174,6 +180,7 @@ export class UpstreamError extends SidecarError {
 
 /** A dependency (session store, JWKS) is down: tell the client to retry, never loop a login. */
 export class ServiceUnavailableError extends SidecarError {
+  override readonly name: string = 'ServiceUnavailableError';
   constructor(code: ErrorCode, message: string, cause?: unknown, retryAfterSeconds = 1) {
     super(code, message, { headers: { 'Retry-After': String(retryAfterSeconds) }, cause });
   }
@@ -181,12 +188,14 @@ export class ServiceUnavailableError extends SidecarError {
 
 /** The client went away before the app answered; logged as 499, as nginx does. */
 export class ClientClosedError extends SidecarError {
+  override readonly name: string = 'ClientClosedError';
   constructor() {
     super('client_closed', 'the client closed the request');
   }
 }
 
 export class NotFoundError extends SidecarError {
+  override readonly name: string = 'NotFoundError';
   constructor() {
     super('not_found', 'no such endpoint');
   }

@@ -7,6 +7,7 @@ import { loadConfig } from './config/load.ts';
 import { FileWatcher } from './config/watch.ts';
 import type { Runtime, Services } from './decision/runtime.ts';
 import { createAdminServer, oidcCheck, type ReadinessCheck, upstreamCheck } from './http/admin.ts';
+import { handler } from './http/respond.ts';
 import { drain } from './lifecycle/drain.ts';
 import { createMainServer, listen, openConnections, renewTls } from './lifecycle/main-server.ts';
 import { Reloader, type ReloadReason } from './lifecycle/reloader.ts';
@@ -56,7 +57,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   runtime.login?.providers.prefetch();
   const current = () => runtime;
 
-  const server = createMainServer(createApp(current, services).callback(), runtime.tls);
+  const server = createMainServer(handler(createApp(current, services)), runtime.tls);
   const connections = openConnections(server);
   // A failed handshake (TLS 1.1, no client certificate with requireClientCert, a scanner) makes
   // no request and so no access line: at debug level, say why.

@@ -1,12 +1,22 @@
 // The package's version, read once from package.json (`--version`, the build_info metric).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 let cached: string | undefined;
 
 export function version(): string {
-  cached ??= (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version;
+  cached ??= readVersion();
   return cached;
+}
+
+/** From the package.json above this module: beside src/, or above dist/ and its chunks/. */
+function readVersion(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    const file = new URL(up, import.meta.url);
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+    if (pkg.name === 'auth-sidecar') return pkg.version;
+  }
+  throw new Error('auth-sidecar: its package.json is missing');
 }
 
 /** The Node.js major version the sidecar is built and tested on (package.json engines). */

@@ -57,10 +57,23 @@ function batchedStdout(): DestinationStream {
   return destination;
 }
 
-/** Writes a line that is already JSON to the logger's own destination, after its other lines. */
+/**
+ * Writes lines that are already JSON to the logger's own destination, a batch per turn of the
+ * event loop: the destination (sonic-boom) measures its whole pending buffer on every write, so
+ * one write per access line cost a copy of up to 4 KB per request (measured: 2 KB of the 35 KB a
+ * proxied request allocated).
+ */
 export function lineWriter(logger: Logger): (line: string) => void {
   const destination = (logger as unknown as Record<symbol, DestinationStream>)[
     pino.symbols.streamSym
   ] as DestinationStream;
-  return (line) => destination.write(line);
+  let pending: string[] = [];
+  const flush = () => {
+    const batch = pending.join('');
+    pending = [];
+    destination.write(batch);
+  };
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush);
+  };
 }

@@ -1,8 +1,9 @@
 // Redis (standalone, Sentinel or Cluster) with ioredis. Tuned to fail fast: when Redis is
 // down or paused, a command fails within about a second instead of queueing, so a request
 // gets 503 + Retry-After quickly, and the store recovers by itself when Redis returns. Every
-// key is prefixed with keyPrefix, so several sidecars (or tests) can share one Redis.
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+// key is prefixed with keyPrefix, so several sidecars (or tests) can share one Redis. ioredis
+// is loaded by the first RedisStore: a sidecar with in-memory sessions never loads it.
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { type Config, isTlsNode } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type Counter, type SessionStore, StoreUnavailableError } from './store.ts';
@@ -49,7 +50,14 @@ export interface RedisClientOptions {
   lazyConnect?: boolean;
 }
 
-export function createRedisClient(config: RedisConfig, options: RedisClientOptions = {}): Redis | Cluster {
+/** The classes this module uses, from a dynamic import('ioredis'). */
+type IORedis = Pick<typeof import('ioredis'), 'Cluster' | 'Redis'>;
+
+function createRedisClient(
+  { Cluster, Redis }: IORedis,
+  config: RedisConfig,
+  options: RedisClientOptions,
+): Redis | Cluster {
   const auth = config.password === undefined ? {} : { password: config.password };
   const lazy = { lazyConnect: options.lazyConnect ?? false };
   if (config.cluster) {
@@ -81,7 +89,9 @@ export function createRedisClient(config: RedisConfig, options: RedisClientOptio
 
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
-  private readonly client: Redis | Cluster;
+  /** Set once ioredis has loaded and the client exists. */
+  private client: Redis | Cluster | undefined;
+  private readonly loading: Promise<Redis | Cluster>;
   private readonly prefix: string;
   private readonly logger: Logger;
   private healthy = true;
@@ -89,34 +99,38 @@ export class RedisStore implements SessionStore {
   private connecting: Promise<void> | undefined;
 
   constructor(config: RedisConfig, logger: Logger, options: RedisClientOptions = {}) {
-    this.client = createRedisClient(config, options);
     this.prefix = config.keyPrefix;
     this.logger = logger;
-    // ioredis reports connection trouble as events; log each outage once, not every retry.
-    this.client.on('error', (error: Error) => this.markDown(error));
-    this.client.once('ready', () => {
-      this.everReady = true;
+    this.loading = import('ioredis').then((ioredis) => {
+      const client = createRedisClient(ioredis, config, options);
+      // ioredis reports connection trouble as events; log each outage once, not every retry.
+      client.on('error', (error: Error) => this.markDown(error));
+      client.once('ready', () => {
+        this.everReady = true;
+      });
+      this.client = client;
+      return client;
     });
   }
 
   get(key: string): Promise<Uint8Array | null> {
-    return this.run(() => this.client.getBuffer(this.prefix + key));
+    return this.run((client) => client.getBuffer(this.prefix + key));
   }
 
   async set(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
-    await this.run(() => this.client.set(this.prefix + key, Buffer.from(value), 'PX', ttlOf(ttlMs)));
+    await this.run((client) => client.set(this.prefix + key, Buffer.from(value), 'PX', ttlOf(ttlMs)));
   }
 
   take(key: string): Promise<Uint8Array | null> {
-    return this.run(() => this.client.getdelBuffer(this.prefix + key));
+    return this.run((client) => client.getdelBuffer(this.prefix + key));
   }
 
   async delete(key: string): Promise<void> {
-    await this.run(() => this.client.del(this.prefix + key));
+    await this.run((client) => client.del(this.prefix + key));
   }
 
   async increment(key: string, ttlMs: number): Promise<Counter> {
-    const [count, ttl] = (await this.run(() => this.client.eval(INCREMENT, 1, this.prefix + key, ttlOf(ttlMs)))) as [
+    const [count, ttl] = (await this.run((client) => client.eval(INCREMENT, 1, this.prefix + key, ttlOf(ttlMs)))) as [
       number,
       number,
     ];
@@ -124,32 +138,33 @@ export class RedisStore implements SessionStore {
   }
 
   async peek(key: string): Promise<Counter> {
-    const [count, ttl] = await this.run(() =>
-      Promise.all([this.client.get(this.prefix + key), this.client.pttl(this.prefix + key)]),
+    const [count, ttl] = await this.run((client) =>
+      Promise.all([client.get(this.prefix + key), client.pttl(this.prefix + key)]),
     );
     return { count: Number(count ?? 0), ttlMs: Math.max(0, ttl) };
   }
 
   async addMember(key: string, member: string, ttlMs: number): Promise<void> {
-    await this.run(() => this.client.eval(ADD_MEMBER, 1, this.prefix + key, member, ttlOf(ttlMs)));
+    await this.run((client) => client.eval(ADD_MEMBER, 1, this.prefix + key, member, ttlOf(ttlMs)));
   }
 
   async takeMembers(key: string): Promise<string[]> {
-    return (await this.run(() => this.client.eval(TAKE_MEMBERS, 1, this.prefix + key))) as string[];
+    return (await this.run((client) => client.eval(TAKE_MEMBERS, 1, this.prefix + key))) as string[];
   }
 
   async ping(): Promise<void> {
-    await this.run(() => this.client.ping());
+    await this.run((client) => client.ping());
   }
 
   async close(): Promise<void> {
-    this.client.disconnect();
+    (this.client ?? (await this.loading)).disconnect();
   }
 
-  private async run<T>(command: () => Promise<T>): Promise<T> {
+  private async run<T>(command: (client: Redis | Cluster) => Promise<T>): Promise<T> {
     try {
-      await this.connected();
-      const result = await command();
+      const client = this.client ?? (await this.loading);
+      await this.connected(client);
+      const result = await command(client);
       this.markUp();
       return result;
     } catch (error) {
@@ -163,22 +178,22 @@ export class RedisStore implements SessionStore {
    * once, since nothing is queued offline. Once it has been connected, a lost connection fails
    * at once (ioredis reconnects in the background), so an outage costs no request a wait.
    */
-  private connected(): Promise<void> {
-    if (this.client.status === 'ready') return Promise.resolve();
-    if (this.everReady) return Promise.reject(new Error(`not connected (${this.client.status})`));
-    if (this.client.status === 'wait') this.client.connect().catch(() => {}); // lazyConnect: first use
+  private connected(client: Redis | Cluster): Promise<void> {
+    if (client.status === 'ready') return Promise.resolve();
+    if (this.everReady) return Promise.reject(new Error(`not connected (${client.status})`));
+    if (client.status === 'wait') client.connect().catch(() => {}); // lazyConnect: first use
     this.connecting ??= new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         clearTimeout(timer);
-        this.client.off('ready', onReady);
+        client.off('ready', onReady);
         this.connecting = undefined;
         if (error) reject(error);
         else resolve();
       };
       const onReady = () => done();
-      const timer = setTimeout(() => done(new Error(`not connected (${this.client.status})`)), COMMAND_TIMEOUT_MS);
+      const timer = setTimeout(() => done(new Error(`not connected (${client.status})`)), COMMAND_TIMEOUT_MS);
       timer.unref();
-      this.client.once('ready', onReady);
+      client.once('ready', onReady);
     });
     return this.connecting;
   }

@@ -3,7 +3,8 @@
 // no Readable, no pipe and no promise per chunk in between (measured: see the commit that
 // made it so). WebSocket upgrades go through http-proxy's ws(), see websocket.ts.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
+import PoolClass from 'undici/lib/dispatcher/pool.js';
 import { ClientClosedError, UpstreamError } from '../errors.ts';
 import { continueIfExpected } from '../net/raw-http.ts';
 
@@ -37,7 +38,7 @@ export class Upstream {
   constructor(options: UpstreamOptions) {
     this.origin = new URL(options.url).origin;
     const timeoutMs = options.timeoutSeconds * 1000;
-    this.pool = new Pool(this.origin, {
+    this.pool = new PoolClass(this.origin, {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       keepAliveTimeout: 30_000,

@@ -1,8 +1,9 @@
 // WebSocket upgrades, after the same authentication and authorization as any request, are
-// handed to http-proxy's ws(), which pipes the two sockets once the app accepts.
+// handed to http-proxy's ws(), which pipes the two sockets once the app accepts. http-proxy is
+// loaded with the first upgrade: a sidecar whose app has no WebSockets never loads it.
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import type Server from 'http-proxy';
 import { emptyAnswer } from '../net/raw-http.ts';
 
 /** What the client got: the status, and whether the app said it (not the sidecar for it). */
@@ -20,20 +21,25 @@ interface Pending {
 }
 
 export class WebSocketProxy {
-  private readonly proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: false });
+  private proxy: Promise<Server> | undefined;
   /** The pending upgrades, settled with the app's answer (101, or its refusal). */
   private readonly pending = new WeakMap<IncomingMessage, Pending>();
   /** Upgraded connections, so that a drain can close them. */
   readonly sockets = new Set<Duplex>();
 
-  constructor() {
-    // Without a listener an error event would crash the process; each call has its callback.
-    this.proxy.on('error', () => {});
-    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
-      this.limitWait(proxyReq, req);
-      proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502, true));
-      proxyReq.once('upgrade', () => this.settle(req, 101, true));
+  private createProxy(): Promise<Server> {
+    this.proxy ??= import('http-proxy').then(({ default: httpProxy }) => {
+      const proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: false });
+      // Without a listener an error event would crash the process; each call has its callback.
+      proxy.on('error', () => {});
+      proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+        this.limitWait(proxyReq, req);
+        proxyReq.once('response', (response: IncomingMessage) => this.settle(req, response.statusCode ?? 502, true));
+        proxyReq.once('upgrade', () => this.settle(req, 101, true));
+      });
+      return proxy;
     });
+    return this.proxy;
   }
 
   /**
@@ -41,7 +47,7 @@ export class WebSocketProxy {
    * 101 when the app switched protocols, the app's own answer when it refused, 502 when it
    * could not be reached, 504 when it did not answer within timeoutMs.
    */
-  upgrade(
+  async upgrade(
     target: string,
     req: IncomingMessage,
     socket: Duplex,
@@ -52,9 +58,10 @@ export class WebSocketProxy {
     req.headers = toHeaderObject(headers);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+    const proxy = await this.createProxy();
     return new Promise((resolve) => {
       this.pending.set(req, { settle: resolve, socket, timeoutMs });
-      this.proxy.ws(req, socket, head, { target }, () => {
+      proxy.ws(req, socket, head, { target }, () => {
         this.answerForApp(req, socket, 502);
         socket.destroy();
       });

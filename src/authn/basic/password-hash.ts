@@ -6,7 +6,6 @@
 // compares with the Rust bcrypt crate's constant-time equality, the others use timingSafeEqual.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt';
 
 // apache-md5 is CommonJS whose typings declare an ES default export that does not exist at run
 // time under Node's ESM loader: required directly, typed by hand.
@@ -69,7 +68,7 @@ async function hashMatches(password: Buffer, stored: StoredHash): Promise<boolea
   switch (stored.scheme) {
     case 'bcrypt':
       // Runs on libuv's thread pool: the event loop keeps serving while bcrypt works.
-      return bcryptVerify(password, stored.value);
+      return (await bcrypt()).verify(password, stored.value);
     case 'apr1':
       // apache-md5 takes a string and hashes each char code as one byte: give it the bytes
       // themselves as a latin1 string, so UTF-8 (or any) passwords hash as Apache hashes them.
@@ -79,13 +78,20 @@ async function hashMatches(password: Buffer, stored: StoredHash): Promise<boolea
   }
 }
 
+/** The native bcrypt binding, loaded with the first bcrypt hash: a config without one never loads it. */
+function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
+  loadingBcrypt ??= import('@node-rs/bcrypt');
+  return loadingBcrypt;
+}
+let loadingBcrypt: Promise<typeof import('@node-rs/bcrypt')> | undefined;
+
 /** What `auth-sidecar hash-password` writes: bcrypt, cost 10, with Apache's $2y$ prefix. */
 export const NEW_HASH_COST = 10;
 /** bcrypt reads only this many bytes of a password. */
 export const BCRYPT_MAX_PASSWORD_BYTES = 72;
 
 export async function hashNewPassword(password: Buffer): Promise<string> {
-  return bcryptHash(password, NEW_HASH_COST, randomSalt());
+  return (await bcrypt()).hash(password, NEW_HASH_COST, randomSalt());
 }
 
 /**
@@ -96,7 +102,7 @@ export async function decoyHash(like: StoredHash): Promise<StoredHash> {
   const secret = randomBytes(18).toString('base64url');
   switch (like.scheme) {
     case 'bcrypt':
-      return { ...like, value: await bcryptHash(secret, like.cost, randomSalt()) };
+      return { ...like, value: await (await bcrypt()).hash(secret, like.cost, randomSalt()) };
     case 'apr1':
       return {
         ...like,

@@ -2,7 +2,7 @@
 // algorithm pinned by an allowlist, `exp` required, `iat` not in the future, only access-token
 // kinds accepted (RFC 8725 §3.11), and verified tokens remembered until they expire so that the
 // common case costs a hash and a map lookup instead of a signature check.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type CryptoKey,
   decodeJwt,
@@ -81,7 +81,7 @@ export class JwtAuthenticator implements Authenticator {
     const token = authorization.credentials;
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token))
       throw reject('malformed_token', 'the token is not a compact JWS');
-    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cacheKey = hash('sha256', token, 'base64url');
     const cached = this.cache.get(cacheKey);
     if (cached && (cached.expiresAt ?? 0) > Date.now()) {
       this.cacheHits?.inc();
