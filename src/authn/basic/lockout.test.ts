@@ -138,6 +138,17 @@ describe('with Redis shared by two replicas', () => {
   });
 });
 
+describe('across a reload with the in-memory store', () => {
+  it('keeps the locks the old Lockout set: the new one on the same store still refuses', async () => {
+    const store = new MemoryStore();
+    const before = new Lockout(SETTINGS, store, logger, createMetrics());
+    await fail(before, 'gina', '10.0.6.1', 3);
+    const after = new Lockout(SETTINGS, store, logger, createMetrics());
+    expect(await retryAfter(after, 'gina', '10.0.6.2')).toBe(30);
+    expect(await retryAfter(after, 'hank', '10.0.6.2')).toBeUndefined();
+  });
+});
+
 describe('when the session store cannot be reached', () => {
   it('goes on counting in this process, so basic auth keeps working and lockout stays on', async () => {
     const port = await freePort();

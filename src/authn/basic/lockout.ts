@@ -39,6 +39,11 @@ interface Subject {
  */
 const STORE_RETRY_MS = 2000;
 const LOCAL_ENTRIES = 10_000;
+/**
+ * When the last lock set in an in-memory store ends, by store: a reload builds a new Lockout on
+ * the same store, and must still see the locks the old one set.
+ */
+const LOCKED_UNTIL = new WeakMap<SessionStore, number>();
 
 export class Lockout {
   private readonly settings: LockoutSettings;
@@ -59,6 +64,9 @@ export class Lockout {
 
   /** Throws TooManyAttemptsError while the user name or the address is locked. */
   async ensureAllowed(user: string, address: string): Promise<void> {
+    // In-memory counts are this process's alone: no lock it did not set can exist, so while
+    // none it set is running the store is not asked (every cached basic request asks this).
+    if (this.store.kind === 'memory' && Date.now() >= (LOCKED_UNTIL.get(this.store) ?? 0)) return;
     const subjects = this.subjects(user, address);
     if (subjects.length === 0) return;
     const locks = await this.withStore((store) => Promise.all(subjects.map((s) => store.get(lockKey(s)))));
@@ -104,6 +112,7 @@ export class Lockout {
         const { count } = await store.increment(failureKey(subject), windowMs);
         if (count < subject.limit) continue;
         const until = Date.now() + backoffMs;
+        if (store.kind === 'memory') LOCKED_UNTIL.set(store, Math.max(LOCKED_UNTIL.get(store) ?? 0, until));
         await store.set(lockKey(subject), Buffer.from(String(until)), backoffMs);
         // A fresh count after the backoff: the next window starts clean.
         await store.delete(failureKey(subject));
