@@ -15,6 +15,7 @@ import { createLogger, lineWriter } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { buildRuntime, retireRuntime } from './runtime.ts';
 import { WebSocketProxy } from './upstream/websocket.ts';
+import { version } from './version.ts';
 
 export interface SidecarOptions {
   configFile?: string | undefined;
@@ -57,7 +58,10 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   runtime.login?.providers.prefetch();
   const current = () => runtime;
 
-  const server = createMainServer(handler(createApp(current, services)), runtime.tls);
+  const server = createMainServer(
+    handler(createApp(current, services), () => services.draining),
+    runtime.tls,
+  );
   const connections = openConnections(server);
   // A failed handshake (TLS 1.1, no client certificate with requireClientCert, a scanner) makes
   // no request and so no access line: at debug level, say why.
@@ -80,7 +84,18 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     server.close();
     throw error;
   }
-  logger.info({ listen: url, admin: adminUrl, upstream: runtime.upstream.origin }, 'auth-sidecar started');
+  logger.info(
+    {
+      version: version(),
+      node: process.versions.node,
+      methods: [...runtime.authenticators.keys()],
+      sessionStore: runtime.store.kind,
+      listen: url,
+      admin: adminUrl,
+      upstream: runtime.upstream.origin,
+    },
+    'auth-sidecar started',
+  );
 
   const watcher = new FileWatcher(loaded.files, () => void reloader.reload('file change'), options.watchIntervalMs);
   const reloader = new Reloader({

@@ -4,8 +4,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Services } from '../decision/runtime.ts';
 import { ClientClosedError, SidecarError, UpstreamError } from '../errors.ts';
-import { escapeHtml } from '../net/html.ts';
 import type { Context, Step } from './context.ts';
+import { errorPage, renderHtml } from './error-page.ts';
 
 export function errorBoundary(services: Services): Step {
   return async (ctx, next) => {
@@ -49,11 +49,16 @@ function render(ctx: Context, error: SidecarError): void {
 }
 
 function writeBody(ctx: Context, error: SidecarError): void {
+  const { runtime, requestId, facts, identity } = ctx.state;
+  const here = facts?.target ? facts.target.forwardPath + facts.target.query : undefined;
+  const page = errorPage(error, { runtime, here, identity });
   if (ctx.accepts('json', 'html') === 'html') {
-    const title = `${error.status} ${STATUS_CODES[error.status] ?? ''}`.trim();
+    // The page is the sidecar's own: nothing on it may load or run, whatever a link holds.
+    ctx.set('Content-Security-Policy', "default-src 'none'");
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = 'html';
-    ctx.body = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${escapeHtml(error.message)}</p>\n`;
+    ctx.body = renderHtml(page, error.status, STATUS_CODES[error.status] ?? '', requestId);
     return;
   }
-  ctx.body = { error: error.code, message: error.message, requestId: ctx.state.requestId };
+  ctx.body = { error: error.code, message: error.message, requestId, ...page };
 }

@@ -8,6 +8,7 @@ import { buildUpstreamHeaders } from '../upstream/headers.ts';
 import type { Step } from './context.ts';
 
 export function proxy(services: Services): Step {
+  const draining = () => services.draining;
   return async (ctx) => {
     const { runtime, identity, facts, requestId, upgrade } = ctx.state;
     const { socket } = ctx.req;
@@ -47,7 +48,7 @@ export function proxy(services: Services): Step {
       if (fromApp) ctx.state.upstreamStatus = status;
       return;
     }
-    const result = await runtime.upstream.forward(ctx.req, ctx.res, path, headers);
+    const result = await runtime.upstream.forward(ctx.req, ctx.res, path, headers, draining);
     ctx.state.upstreamStatus = result.status;
     services.metrics.upstreamDuration.at(String(result.status)).observe(result.headersSeconds);
   };

@@ -13,13 +13,23 @@ type Composer = (middleware: Koa<RequestState>['middleware']) => (ctx: Context) 
 /** 204, 205 and 304 carry no body (RFC 9110 §15.3.5, §15.3.6, §15.4.5). */
 const EMPTY = new Set([204, 205, 304]);
 
-export function handler(app: Koa<RequestState>): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The server's request listener. `closing` says a drain has begun: an answer written after that
+ * says `Connection: close`, even for a request that arrived before.
+ */
+export function handler(
+  app: Koa<RequestState>,
+  closing: () => boolean,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const pipeline = (app as unknown as { compose: Composer }).compose(app.middleware);
   return (req, res) => {
     const ctx = app.createContext(req, res) as Context;
     res.statusCode = 404;
     pipeline(ctx).then(
-      () => respond(ctx),
+      () => {
+        if (closing()) res.shouldKeepAlive = false;
+        respond(ctx);
+      },
       (error: unknown) => ctx.onerror(error as Error),
     );
   };

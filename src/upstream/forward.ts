@@ -53,12 +53,18 @@ export class Upstream {
    * ClientClosedError when the client left first; after the headers went out a failure can
    * only cut the connection.
    */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, headers: string[]): Promise<ForwardResult> {
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    headers: string[],
+    closing: () => boolean,
+  ): Promise<ForwardResult> {
     const body = hasBody(req) ? req : null;
     // The request is allowed: a client that waits for "100 Continue" may send its body now.
     if (body) continueIfExpected(req, res);
     return new Promise((resolve, reject) => {
-      const exchange = new Exchange(res, resolve, reject);
+      const exchange = new Exchange(res, closing, resolve, reject);
       this.pool.dispatch(
         { origin: this.origin, method: req.method as Dispatcher.HttpMethod, path, headers, body },
         exchange,
@@ -74,6 +80,7 @@ export class Upstream {
 /** One request's dispatch callbacks: the app's answer, written to the client as it comes. */
 class Exchange implements Dispatcher.DispatchHandler {
   private readonly res: ServerResponse;
+  private readonly closing: () => boolean;
   private readonly resolve: (result: ForwardResult) => void;
   private readonly reject: (error: Error) => void;
   private readonly started = performance.now();
@@ -82,8 +89,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   private headersSeconds = 0;
   private clientGone = false;
 
-  constructor(res: ServerResponse, resolve: (result: ForwardResult) => void, reject: (error: Error) => void) {
+  constructor(
+    res: ServerResponse,
+    closing: () => boolean,
+    resolve: (result: ForwardResult) => void,
+    reject: (error: Error) => void,
+  ) {
     this.res = res;
+    this.closing = closing;
     this.resolve = resolve;
     this.reject = reject;
     res.once('close', this.onClientClose);
@@ -97,6 +110,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.status = statusCode;
     this.headersSeconds = (performance.now() - this.started) / 1000;
+    // A drain began while the app was answering: Node then writes `Connection: close`, and the
+    // client opens its next request elsewhere instead of on a connection about to go.
+    if (this.closing()) this.res.shouldKeepAlive = false;
     try {
       this.res.writeHead(statusCode, responseHeaders(headers));
     } catch (error) {

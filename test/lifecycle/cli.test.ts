@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import PACKAGE from '../../package.json' with { type: 'json' };
 import { type CliResult, runCli, serveCli } from '../support/cli.ts';
 import { tempDir } from '../support/sidecar.ts';
 
@@ -180,11 +181,19 @@ describe('auth-sidecar serve', () => {
     }
   });
 
-  it('logs JSON lines on stdout, starting with where it listens', async () => {
+  it('logs JSON lines on stdout, starting with its version, its Node, its methods and where it listens', async () => {
     const sidecar = await serveCli(VALID);
     try {
       const started = sidecar.lines[0];
-      expect(started).toMatchObject({ level: 'info', msg: 'auth-sidecar started', upstream: 'http://127.0.0.1:5000' });
+      expect(started).toMatchObject({
+        level: 'info',
+        msg: 'auth-sidecar started',
+        version: PACKAGE.version,
+        node: expect.stringMatching(/^24\./),
+        methods: ['jwt'],
+        sessionStore: 'memory',
+        upstream: 'http://127.0.0.1:5000',
+      });
       expect(sidecar.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     } finally {
       sidecar.kill();

@@ -32,17 +32,28 @@ function baseConfig(dir: string, extra: Record<string, unknown> = {}): Record<st
   };
 }
 
-/** A GET that resolves with its status, or 0 if the connection failed. */
-function get(url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<number> {
+interface Answer {
+  readonly status: number;
+  readonly connection: string | undefined;
+}
+
+/** A GET that resolves with its status and Connection header, or status 0 if the connection failed. */
+function answer(url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<Answer> {
   return new Promise((resolve) => {
+    const failed = () => resolve({ status: 0, connection: undefined });
     const req = request(url, { headers, agent }, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      res.on('error', failed);
     });
-    req.on('error', () => resolve(0));
+    req.on('error', failed);
     req.end();
   });
+}
+
+/** A GET that resolves with its status, or 0 if the connection failed. */
+async function get(url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<number> {
+  return (await answer(url, headers, agent)).status;
 }
 
 const readyStatus = async (adminUrl: string) => (await fetch(`${adminUrl}/readyz`)).status;
@@ -58,12 +69,19 @@ function reachedApp(target: string): Promise<void> {
 }
 
 describe('SIGTERM', () => {
-  it('turns readiness off, stops accepting, lets in-flight requests finish, exits 0', async () => {
+  it('turns readiness off, stops accepting, lets in-flight requests finish with Connection: close, exits 0', async () => {
     const dir = tempDir();
     const sidecar = await serveCli(baseConfig(dir), { dir });
     const token = await signToken(key);
     expect(await readyStatus(sidecar.adminUrl)).toBe(200);
-    const inFlight = get(`${sidecar.url}/slow-headers?ms=1500&t=drain`, { authorization: `Bearer ${token}` });
+    const keepAlive = new Agent({ keepAlive: true });
+    const before = await answer(`${sidecar.url}/before`, { authorization: `Bearer ${token}` }, keepAlive);
+    expect(before).toEqual({ status: 200, connection: 'keep-alive' });
+    const inFlight = answer(
+      `${sidecar.url}/slow-headers?ms=1500&t=drain`,
+      { authorization: `Bearer ${token}` },
+      keepAlive,
+    );
     await reachedApp('/slow-headers?ms=1500&t=drain');
     sidecar.kill('SIGTERM');
     await sidecar.waitForLine((l) => l.msg === 'draining');
@@ -71,8 +89,10 @@ describe('SIGTERM', () => {
     const ready = await (await fetch(`${sidecar.adminUrl}/readyz`)).json();
     expect(ready).toMatchObject({ ready: false, checks: { shutdown: { ok: false, error: 'shutting down' } } });
     expect(await get(`${sidecar.url}/after`, { authorization: `Bearer ${token}` })).toBe(0);
-    expect(await inFlight).toBe(200);
+    // It arrived before the drain, on a keep-alive connection: its answer says the connection ends.
+    expect(await inFlight).toEqual({ status: 200, connection: 'close' });
     expect(await sidecar.exited).toBe(0);
+    keepAlive.destroy();
   });
 
   it('drains once: a second signal mid-drain neither kills the process nor starts another drain', async () => {
