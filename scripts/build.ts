@@ -1,6 +1,6 @@
 // The production build, `npm run build`: the sidecar and the packages it runs with, bundled
 // and minified into dist/ by esbuild. dist/cli.js is a small entry (it checks the Node version
-// and sets the heap's limits before anything else loads); the rest is one shared chunk, and
+// before anything else loads); the rest is one shared chunk, and
 // what a config may not use (Redis, OpenID Connect, WebSockets, bcrypt) is split into chunks
 // that load only when a config or a request needs them. A sidecar runs in every pod: the
 // bundle loads ~60 % less code than node_modules would, and that is memory in every replica

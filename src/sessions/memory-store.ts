@@ -37,11 +37,11 @@ export class MemoryStore implements SessionStore {
 
   async get(key: string): Promise<Uint8Array | null> {
     const value = this.values.get(key);
-    return value === undefined ? null : value.slice();
+    return value === undefined ? null : copyOf(value);
   }
 
   async set(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
-    this.values.set(key, value.slice(), { ttl: ttlOf(ttlMs) });
+    this.values.set(key, copyOf(value), { ttl: ttlOf(ttlMs) });
   }
 
   async take(key: string): Promise<Uint8Array | null> {
@@ -93,6 +93,15 @@ export class MemoryStore implements SessionStore {
     this.counters.clear();
     this.sets.clear();
   }
+}
+
+/**
+ * A copy in memory of its own, exactly its size. Buffer's slice() is a view, not a copy, and a
+ * small Buffer is a view into a shared 8 KB slab: keeping the view kept the whole slab alive,
+ * 8.9 KB held per 2.6 KB session (bench/footprint.ts).
+ */
+function copyOf(value: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(value);
 }
 
 function ttlOf(ttlMs: number): number {

@@ -64,6 +64,15 @@ function contract(name: string, open: () => Promise<SessionStore> | SessionStore
       expect(new TextDecoder().decode((await store.get('copy')) as Uint8Array)).toBe('original');
     });
 
+    it('copies a Buffer too (whose slice() is a view, not a copy)', async () => {
+      const value = Buffer.from('original');
+      await store.set('buffer-copy', value, 10_000);
+      value[0] = 0;
+      const read = (await store.get('buffer-copy')) as Uint8Array;
+      read[1] = 0;
+      expect(new TextDecoder().decode((await store.get('buffer-copy')) as Uint8Array)).toBe('original');
+    });
+
     it('overwrites a value and deletes it', async () => {
       await store.set('over', bytes('one'), 10_000);
       await store.set('over', bytes('two'), 10_000);
